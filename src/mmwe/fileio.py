@@ -1,0 +1,57 @@
+"""Small file helpers shared by every writer: atomic output and friendly path checks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from mmwe.errors import MmweError
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail early, with a clear message, when an output cannot be written where asked."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise MmweError(f"output folder {parent} does not exist; create it first", path=p)
+    if p.is_dir():
+        raise MmweError("output path is a folder; give a file name", path=p)
+    return p
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and rename it into place on success.
+
+    A crash or an exception leaves either the previous complete file or none: never a partial one.
+    """
+    p = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path for writers that want a file name (np.save, pyarrow); rename on success."""
+    p = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + "".join(p.suffixes), dir=p.parent if str(p.parent) else ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
