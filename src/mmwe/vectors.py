@@ -89,7 +89,7 @@ class Vectors:
     def to_gensim(self):
         from gensim.models import KeyedVectors
 
-        kv = KeyedVectors(self.dim, count=len(self), dtype=np.float32)
+        kv = KeyedVectors(self.dim, count=0, dtype=np.float32)
         kv.add_vectors(self.words, self.matrix)
         return kv
 
