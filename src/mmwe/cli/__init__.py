@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: one line and exit 2 for user errors, exit 1 for internal ones."""
     try:
         app(args=argv, prog_name="mmwe")  # standalone: usage errors print and exit 2 by themselves
+    except SystemExit as exc:  # typer ends even a successful run with SystemExit: hand back its code
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     except MmweError as exc:
         print(f"mmwe: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,80 @@
+"""`mmwe reproduce ...`: re-run the experiments of published papers and print / save their tables.
+
+``reproduce_app`` is module-level so that other areas can add their paper's command to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mmwe.cli import app
+from mmwe.cli._common import print_json
+from mmwe.errors import MmweError
+
+reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
+app.add_typer(reproduce_app, name="reproduce")
+
+
+def _print_table(rows: list[dict], columns: list) -> None:
+    from mmwe.report import format_cell
+
+    table = Table(show_lines=False)
+    keys = [c if isinstance(c, str) else c[0] for c in columns]
+    for c in columns:
+        table.add_column(c if isinstance(c, str) else c[1], justify="right")
+    for r in rows:
+        table.add_row(*(format_cell(r.get(k)) for k in keys))
+    console = Console()
+    if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
+        console = Console(width=max(console.width, 200))
+    console.print(table)
+
+
+@reproduce_app.command("collell")
+def collell(
+    exp: int = typer.Option(1, "--exp", help="Experiment: 1 (mNNO of trained maps) or 2 (untrained maps)."),
+    dataset: str = typer.Option("iaprtc12", "--dataset", help="Experiment 1 data: iaprtc12 or imagenet."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the IAPR TC-12 CSVs (iaprtc12)."),
+    folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
+    k: int = typer.Option(10, "--k", help="Neighbours in mNNO."),
+    metric: str = typer.Option("cosine", "--metric", help="mNNO neighbour metric: cosine or euclidean."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the authors' 50)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the map initialisation."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder: results.json, results.md, report.md/html."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
+    from mmwe.experiments import collell as C
+
+    if exp not in (1, 2):
+        raise MmweError(f"expected --exp 1 or 2, got {exp}")
+    cfg = C.CollellConfig(dataset=dataset, data_dir=None if data_dir is None else str(data_dir), folds=folds, k=k,
+                          metric=metric, epochs=epochs, seed=seed).validate()
+    if exp == 1 and cfg.dataset == "iaprtc12":
+        C.iapr_paths(cfg.data_dir)  # fail before any work (and before the progress bar draws)
+    if out is not None and not out.parent.is_dir():
+        raise MmweError("expected the parent folder of --out to exist, got none; fix: create it first", path=out)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True, disable=json_out, console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"collell exp {exp}", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, progress)
+    if out is not None:
+        C.save_run(result, out)
+    if json_out:
+        print_json(C._plain(result))
+        return
+    rows, cols = C.result_table(result)
+    _print_table(rows, cols)
+    typer.echo(C.summary_text(result))
+    if out is not None:
+        typer.echo(f"wrote {out}/results.json, results.md, report.md, report.html")

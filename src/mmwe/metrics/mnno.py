@@ -1,0 +1,135 @@
+"""Mean nearest-neighbour overlap (mNNO) and related alignment scores of two paired representations.
+
+mNNO^K(V, Z) = 1/(K N) * sum_i |NN_K(v_i) ∩ NN_K(z_i)|, where row i of V is paired with row i of Z and NN_K
+comes from `mmwe.neighbors.knn` (Collell & Moens 2018, "Do neural network cross-modal mappings really bridge
+modalities?"). ``include_self=False`` (default) follows the paper's definition (neighbours are other points);
+``include_self=True`` reproduces the released code, where each point is its own first neighbour.
+
+Also here: the chance level of mNNO, a permutation null (shuffle the pairing), ``mutual_knn`` (the mutual
+k-NN alignment of the Platonic Representation Hypothesis, Huh et al. 2024) and ``linear_cka`` (Kornblith et
+al. 2019). Everything is a pure function of arrays returning floats or a plain dict.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from mmwe.errors import MmweError
+from mmwe.neighbors import Backend, Metric, check_matrix, knn_many, knn_recall, overlap_counts
+
+
+def chance_overlap(n: int, k: int, include_self: bool = False) -> float:
+    """Expected mNNO of two independent random neighbour lists over n points.
+
+    Excluding self, each list is a uniform K-subset of the N-1 other points, and two independent ones share
+    K*K/(N-1) points on average: chance = K/(N-1). Including self, both lists hold the point itself plus a
+    uniform (K-1)-subset of the others: chance = (1 + (K-1)^2/(N-1)) / K.
+    """
+    if k < 1 or n <= k:
+        raise MmweError(f"chance level needs 1 <= k < n, got k={k}, n={n}")
+    if include_self:
+        return (1.0 + (k - 1) ** 2 / (n - 1)) / k
+    return k / (n - 1)
+
+
+def _check_pair(V: np.ndarray, Z: np.ndarray, k: int | None) -> tuple[np.ndarray, np.ndarray]:
+    V = check_matrix(V, k, name="first set")
+    Z = check_matrix(Z, k, name="second set")
+    if len(V) != len(Z):
+        raise MmweError(f"paired sets need the same number of rows: got {len(V)} and {len(Z)}; "
+                        "row i of one set must pair with row i of the other")
+    return V, Z
+
+
+def overlap_score(NV: np.ndarray, NZ: np.ndarray) -> float:
+    """mNNO from two (N, K) neighbour-index arrays."""
+    return float(overlap_counts(NV, NZ).sum() / NV.size)
+
+
+def mnno(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine", include_self: bool = False,
+         backend: Backend = "exact") -> float:
+    """mNNO^K of the paired sets V (N, d1) and Z (N, d2); see the module docstring."""
+    V, Z = _check_pair(V, Z, k)
+    opts = dict(metric=metric, include_self=include_self, backend=backend)
+    return overlap_score(*knn_many([V, Z], k, **opts))
+
+
+def permutation_null(NV: np.ndarray, NZ: np.ndarray, permutations: int, *, seed: int = 0,
+                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """mNNO of V against Z with its rows shuffled, ``permutations`` times, from the unshuffled lists.
+
+    Shuffling Z's rows (Z' = Z[perm]) only relabels its neighbour lists: NN_Z'(i) = perm^-1(NN_Z(perm(i))),
+    so no search is repeated. (Exact ties keep Z's original index order rather than being re-broken.)
+    """
+    rng = np.random.default_rng(seed)
+    n = len(NV)
+    null = np.empty(permutations)
+    for p in range(permutations):
+        perm = rng.permutation(n)
+        inv = np.empty(n, dtype=np.int64)
+        inv[perm] = np.arange(n)
+        null[p] = overlap_score(NV, inv[NZ[perm]])
+        if progress:
+            progress(p + 1, permutations)
+    return null
+
+
+def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine",
+                include_self: bool = False, permutations: int = 0, seed: int = 0, backend: Backend = "exact",
+                alignment: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
+    """mNNO with its context: keys mnno, n, k, metric, include_self, backend, chance, ratio_to_chance,
+    overlap_std (per-point overlap fraction); with ``permutations`` > 0 also null_mean, null_std, p_value
+    (one-sided, (1 + #null >= observed) / (1 + permutations)); with ``alignment`` also mutual_knn and cka;
+    with ``backend="hnsw"`` also recall (recall@K of both sets' lists against exact search, 1000 rows).
+    """
+    V, Z = _check_pair(V, Z, k)
+    opts = dict(metric=metric, include_self=include_self, backend=backend)
+    NV, NZ = knn_many([V, Z], k, **opts)
+    per_point = overlap_counts(NV, NZ) / k
+    n = len(V)
+    out = {"mnno": float(per_point.mean()), "n": n, "k": k, "metric": metric, "include_self": include_self,
+           "backend": backend, "chance": chance_overlap(n, k, include_self)}
+    out["ratio_to_chance"] = out["mnno"] / out["chance"]
+    out["overlap_std"] = float(per_point.std())
+    if backend == "hnsw":
+        recalls = [knn_recall(X, L, metric=metric, include_self=include_self, seed=seed) for X, L in ((V, NV), (Z, NZ))]
+        out["recall"] = float(np.mean(recalls))
+    if permutations > 0:
+        null = permutation_null(NV, NZ, permutations, seed=seed, progress=progress)
+        out.update(permutations=permutations, null_mean=float(null.mean()), null_std=float(null.std(ddof=1))
+                   if permutations > 1 else 0.0, p_value=float((1 + (null >= out["mnno"]).sum()) / (1 + permutations)))
+    if alignment:
+        same = metric == "cosine" and not include_self and backend == "exact"
+        out["mutual_knn"] = out["mnno"] if same else mutual_knn(V, Z, k)
+        out["cka"] = linear_cka(V, Z)
+    return out
+
+
+def mutual_knn(A: np.ndarray, B: np.ndarray, k: int = 10) -> float:
+    """Mutual k-NN alignment of the Platonic Representation Hypothesis code (minhuh/platonic-rep).
+
+    There: features are L2-normalised, neighbours come from the inner-product matrix with its diagonal set
+    to -1e8 (self excluded), and the score is mean_i |knn_A(i) ∩ knn_B(i)| / k. That is exactly mNNO with
+    cosine neighbours and ``include_self=False``; computed here with the exact blocked search (ties -> lower
+    index, where their argsort leaves tie order unspecified).
+    """
+    return mnno(A, B, k=k, metric="cosine", include_self=False)
+
+
+def linear_cka(A: np.ndarray, B: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019): ||B_c^T A_c||_F^2 / (||A_c^T A_c||_F ||B_c^T B_c||_F).
+
+    A_c, B_c are the column-centred (N, d) matrices; computed in feature space (d x d), never N x N.
+    """
+    A, B = _check_pair(A, B, None)
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    A = A - A.mean(axis=0)
+    B = B - B.mean(axis=0)
+    cross = np.linalg.norm(B.T @ A) ** 2
+    denom = np.linalg.norm(A.T @ A) * np.linalg.norm(B.T @ B)
+    if denom == 0:
+        raise MmweError("linear CKA is undefined for a constant set (all rows equal); check the inputs")
+    return float(cross / denom)

@@ -1,0 +1,67 @@
+"""Phrase-triplet accuracy (Mao et al. 2016, Sec. 5): does the base phrase sit closer to the positive?
+
+A phrase vector is the average of its word vectors. A triplet (base, positive, negative) is correct when the
+cosine distance base-positive is strictly smaller than base-negative; the score is the fraction correct over the
+*covered* triplets (every phrase has at least one known word). Uncovered triplets are counted, not scored.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from mmwe.errors import MmweError
+
+
+def phrase_matrix(
+    phrases: Sequence[Sequence[str]], lookup: Callable[[Sequence[str]], np.ndarray], matrix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average the (raw, as in the paper) word vectors of each phrase, ignoring unknown words.
+
+    ``lookup(words) -> row indices (-1 unknown)``; ``matrix`` (V, D) is what the rows index into.
+    Returns (P, D) phrase vectors and a (P,) bool mask of phrases with at least one known word.
+    """
+    dim = matrix.shape[1]
+    out = np.zeros((len(phrases), dim), dtype=np.float64)
+    known = np.zeros(len(phrases), dtype=bool)
+    for p, words in enumerate(phrases):
+        idx = lookup(words)
+        idx = idx[idx >= 0]
+        if idx.size:
+            out[p] = matrix[idx].mean(axis=0)
+            known[p] = True
+    return out, known
+
+
+def cosine_distance_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine distance; a zero vector has distance 1 to everything (similarity 0)."""
+    na = np.linalg.norm(a, axis=1)
+    nb = np.linalg.norm(b, axis=1)
+    denom = np.where((na == 0) | (nb == 0), 1.0, na * nb)
+    return 1.0 - np.einsum("ij,ij->i", a, b) / denom
+
+
+def triplet_outcomes(base: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """(T,) bool: cosine distance(base, pos) < cosine distance(base, neg), strictly (a tie is wrong)."""
+    return cosine_distance_rows(base, pos) < cosine_distance_rows(base, neg)
+
+
+def triplet_accuracy(correct: np.ndarray, covered: np.ndarray) -> dict:
+    """Accuracy over covered triplets, with coverage counts.
+
+    ``correct`` and ``covered`` are (T,) bool arrays over all triplets of a dataset.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    covered = np.asarray(covered, dtype=bool)
+    if correct.shape != covered.shape:
+        raise ValueError("correct and covered must have the same shape")
+    n_cov = int(covered.sum())
+    if n_cov == 0:
+        raise MmweError("no triplet is covered: every triplet has a phrase with no known word; check the vocabulary")
+    return {
+        "accuracy": float(correct[covered].mean()),
+        "triplets": int(covered.size),
+        "covered": n_cov,
+        "not_covered": int(covered.size - n_cov),
+    }

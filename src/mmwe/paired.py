@@ -1,0 +1,148 @@
+"""Loading two paired representations (row i of one pairs with row i of the other) for mNNO and friends.
+
+Accepted inputs, per file:
+
+* ``.csv``: the format of Collell & Moens' released data, one row per item: ``label,v1,...,vd`` (no header;
+  a trailing comma is allowed; for IAPR TC-12 the label is the space-separated list of label ids);
+* ``.npy``: a bare (N, d) matrix, paired by row (a ``.npy`` with a ``<stem>.words.txt`` beside it is a word
+  vector file, see below);
+* any word-vector file or built-in name understood by ``mmwe.vectors.load``.
+
+Pairing: by row when either side is a bare ``.npy`` or when both label/word sequences are identical;
+otherwise by shared labels (both sides must have unique labels), in the first file's order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mmwe.errors import MmweError
+
+
+@dataclass
+class _Table:
+    """One loaded side: its rows and how they may be paired."""
+
+    matrix: np.ndarray  # (N, d) float32
+    names: list[str] | None  # row labels / words; None for a bare .npy
+    path: str  # where it came from, for messages
+
+
+def _parse_row(cells: list[str], path: str, line: int, width: int | None) -> np.ndarray:
+    """Numbers of one CSV row (label already removed), with a located error for anything off."""
+    if cells and cells[-1].strip() == "":
+        cells = cells[:-1]  # trailing comma, as in the released IAPR files
+    if not cells:
+        raise MmweError("expected label,v1,...,vd; got a label with no values", path=path, line=line)
+    try:
+        row = np.array(cells, dtype=np.float64)
+    except ValueError:
+        for col, cell in enumerate(cells, start=2):
+            try:
+                float(cell)
+            except ValueError:
+                raise MmweError(f"column {col}: expected a number, got {cell.strip()[:30]!r}; "
+                                "is there a header line or a comma inside a label?", path=path, line=line) from None
+        raise
+    if width is not None and len(row) != width:
+        raise MmweError(f"expected {width} values (as on the first row), got {len(row)}", path=path, line=line)
+    if not np.isfinite(row).all():
+        col = int(np.flatnonzero(~np.isfinite(row))[0]) + 2
+        raise MmweError(f"column {col}: expected a finite number, got {cells[col - 2].strip()!r}", path=path, line=line)
+    return row
+
+
+def read_label_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    """Rows ``label,v1,...,vd`` -> (labels, (N, d) float32 matrix). Blank lines are skipped."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MmweError("file not found", path=p) from None
+    except UnicodeDecodeError as exc:
+        raise MmweError(f"expected UTF-8 text, got an undecodable byte at offset {exc.start}", path=p) from None
+    labels: list[str] = []
+    rows: list[np.ndarray] = []
+    reader = csv.reader(io.StringIO(text))
+    for cells in reader:
+        line = reader.line_num
+        if not cells or all(c.strip() == "" for c in cells):
+            continue
+        row = _parse_row(cells[1:], str(p), line, rows[0].shape[0] if rows else None)
+        labels.append(cells[0].strip())
+        rows.append(row)
+    if not rows:
+        raise MmweError("expected rows label,v1,...,vd; got no rows", path=p)
+    return labels, np.stack(rows).astype(np.float32)
+
+
+def _read_npy(p: Path) -> np.ndarray:
+    try:
+        M = np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        raise MmweError(f"expected a numeric .npy array, got one that needs pickle ({exc}); re-save it with "
+                        "np.save(path, matrix.astype('float32'))", path=p) from None
+    if M.ndim != 2 or not np.issubdtype(M.dtype, np.number):
+        raise MmweError(f"expected a 2-D numeric matrix (rows x dims), got shape {M.shape} dtype {M.dtype}", path=p)
+    bad = ~np.isfinite(M).all(axis=1)
+    if bad.any():
+        raise MmweError(f"row {int(np.flatnonzero(bad)[0]) + 1}: expected finite values, got NaN/inf", path=p)
+    return M.astype(np.float32)
+
+
+def _load_side(path: str | os.PathLike) -> _Table:
+    """Read one side by its suffix (see the module docstring)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        labels, M = read_label_csv(p)
+        return _Table(M, labels, str(p))
+    if suffix == ".npy" and not p.with_name(p.stem + ".words.txt").exists():
+        if not p.exists():
+            raise MmweError("file not found", path=p)
+        return _Table(_read_npy(p), None, str(p))
+    from mmwe import vectors as vio  # word vectors: any format vectors.load detects, or a built-in name
+
+    vec = vio.load(str(path))
+    return _Table(vec.matrix, list(vec.words), str(path))
+
+
+def _first_repeat(names: list[str]) -> str | None:
+    seen: set[str] = set()
+    for w in names:
+        if w in seen:
+            return w
+        seen.add(w)
+    return None
+
+
+def _pair(a: _Table, b: _Table) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    if a.names is None or b.names is None or a.names == b.names:
+        if len(a.matrix) != len(b.matrix):
+            raise MmweError(f"rows are paired by position, so both sides need the same number of rows: "
+                            f"{a.path} has {len(a.matrix)}, {b.path} has {len(b.matrix)}")
+        names = a.names or b.names or [str(i) for i in range(len(a.matrix))]
+        return a.matrix, b.matrix, names
+    for t in (a, b):
+        rep = _first_repeat(t.names)
+        if rep is not None:
+            raise MmweError(f"the two files list different labels, so rows would be paired by label, but label "
+                            f"{rep!r} repeats; give both files in the same row order", path=t.path)
+    index_b = {w: i for i, w in enumerate(b.names)}
+    shared = [(i, index_b[w]) for i, w in enumerate(a.names) if w in index_b]
+    if len(shared) < 2:
+        raise MmweError(f"expected shared labels/words to pair the rows, got {len(shared)} shared between "
+                        f"{a.path} and {b.path}")
+    ia, ib = map(np.array, zip(*shared))
+    return a.matrix[ia], b.matrix[ib], [a.names[i] for i in ia]
+
+
+def load_pair(path_a: str | os.PathLike, path_b: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Two paired matrices (N, d1), (N, d2) and the N row names (labels, words, or row numbers)."""
+    return _pair(_load_side(path_a), _load_side(path_b))

@@ -1,0 +1,84 @@
+"""`TrainConfig`: every setting of a language-model training run, with the paper's values as defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from mmwe.errors import MmweError
+from mmwe.models import MODELS, SAMPLERS
+
+try:  # the paper keeps words seen more than 50 times (count >= 51); mmwe.text owns that constant
+    from mmwe.text import PAPER_MIN_COUNT
+except ImportError:  # pragma: no cover - text module being written
+    PAPER_MIN_COUNT = 51
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Defaults follow Mao et al. (NIPS 2016) section 3."""
+
+    model: str = "A"  # puretext | A | B | C (see mmwe.models)
+    share: bool = True  # transposed weight sharing: softmax weights are the input embedding matrix
+    lam: float = 1.0  # weight of the image loss of models B (L_state) and C (L_emb)
+    emb_dim: int = 128  # word embedding size E
+    hidden: int = 512  # GRU state size H
+    proj: int = 128  # FC layer after the GRU, P (must equal emb_dim when share)
+    proj_act: str = "none"  # activation after the FC layer: none | relu | tanh (paper: unspecified, linear)
+    negatives: int = 1024  # sampled-softmax candidates per step (0: full softmax in training too)
+    sampler: str = "log-uniform"  # candidate distribution: log-uniform (TF's, over frequency rank) | log-count
+    batch_size: int = 256  # sentences per step (global batch under data parallelism)
+    lr: float = 1.0  # SGD learning rate
+    clip: float = 10.0  # gradient clipping: max global L2 norm (0: off)
+    epochs: int = 5  # maximum passes over the training examples
+    patience: int = 1  # stop after this many epochs without a lower validation loss
+    min_count: int = PAPER_MIN_COUNT  # keep words seen at least this often in training sentences
+    max_len: int | None = None  # truncate sentences to this many words (None: keep all)
+    seed: int = 0  # seeds initialisation, batch order and candidate sampling
+    checkpoint_every: int = 1000  # steps between checkpoints (0: only at epoch ends and the end)
+    resume: bool = False  # continue the run in out_dir from its last checkpoint
+    init_vectors: str | None = None  # initialise the embedding from this vector file / built-in name
+    init_mode: str = "pad"  # fit other dims: pad (extra dims small random) | project (fixed random projection)
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+    val_fraction: float = 0.05  # images held out for validation when the corpus has no "val" split
+    bucket_window: int = 100  # batches per window sorted by length before batches are shuffled
+    max_steps: int | None = None  # stop after this many optimizer steps in total (None: no limit)
+    log_every: int = 50  # steps between metrics.jsonl lines
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda
+    progress: bool = True  # show a progress bar
+
+    def validate(self) -> "TrainConfig":
+        """Raise MmweError on a setting that cannot work; return self."""
+        checks = [
+            (self.model in MODELS, f"--model one of {', '.join(MODELS)}", self.model),
+            (self.sampler in SAMPLERS, f"--sampler one of {', '.join(SAMPLERS)}", self.sampler),
+            (self.init_mode in ("pad", "project"), "--init-mode pad|project", self.init_mode),
+            (self.device in ("auto", "cpu", "cuda"), "--device auto|cpu|cuda", self.device),
+            (min(self.emb_dim, self.hidden, self.proj, self.batch_size) > 0, "positive sizes",
+             (self.emb_dim, self.hidden, self.proj, self.batch_size)),
+            (self.negatives >= 0 and self.clip >= 0 and self.lr > 0, "negatives >= 0, clip >= 0, lr > 0",
+             (self.negatives, self.clip, self.lr)),
+            (self.epochs >= 1 and self.patience >= 1, "epochs >= 1 and patience >= 1", (self.epochs, self.patience)),
+            (0 < self.val_fraction < 1, "0 < val_fraction < 1", self.val_fraction),
+            (self.max_len is None or self.max_len >= 1, "--max-len >= 1", self.max_len),
+        ]
+        for ok, expected, got in checks:
+            if not ok:
+                raise MmweError(f"expected {expected}, got {got!r}; fix the setting")
+        if self.share and self.proj != self.emb_dim:
+            raise MmweError(f"weight sharing needs --proj equal to --emb-dim, got {self.proj} and {self.emb_dim}; "
+                            "set them equal or pass --no-share")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# Settings that may change between a checkpoint and its resumption without changing what is trained.
+RESUMABLE_FIELDS = frozenset({"epochs", "patience", "checkpoint_every", "resume", "threads", "max_steps",
+                              "log_every", "progress", "device"})
+
+
+def identity(cfg: TrainConfig) -> dict:
+    """The settings a checkpoint must agree on to be resumed under ``cfg``."""
+    return {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS}

@@ -1,0 +1,366 @@
+"""The training loop: SGD with gradient clipping, validation each epoch, early stopping, checkpoints, resume.
+
+``train(corpus_dir, features_path, cfg, out_dir)`` writes into ``out_dir``: config.json, vocab.tsv,
+metrics.jsonl (one JSON line per log interval and per epoch), metrics.json (summary), checkpoints/last.pt
+(every ``checkpoint_every`` steps, each epoch and at the end), checkpoints/best.pt (model with the lowest
+validation loss), model.pt (that best model, weights only) and its input word embeddings as vectors.txt
+(word2vec text) and vectors.bin (word2vec binary), specials left out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mmwe.errors import MmweError
+from mmwe.fileio import atomic_path, atomic_write
+from mmwe.models import CandidateSampler, build_model, full_softmax_nll, sampled_softmax_nll, \
+    sampling_distribution, state_loss_terms, emb_loss_terms, init_embedding
+from mmwe.train import ddp
+from mmwe.train.checkpoint import load_checkpoint, save_checkpoint
+from mmwe.train.config import TrainConfig, identity
+from mmwe.train.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
+
+
+# -- one step ----------------------------------------------------------------------------------------------------
+def loss_sums(model, batch: Batch, cands: torch.Tensor | None, log_expected: torch.Tensor | None):
+    """(sum of per-token LM losses, sum of per-sentence image losses) of a batch; full softmax when cands is None."""
+    x, out, emb = model(batch.inp, batch.feats)  # (B, T, P), (B, T, H), (B, T, E)
+    xs, ys = x[batch.mask], batch.tgt[batch.mask]  # (N, P), (N,)
+    w, b = model.output_weight, model.out_bias.weight
+    nll = full_softmax_nll(xs, ys, w, b) if cands is None else sampled_softmax_nll(xs, ys, w, b, cands, log_expected)
+    aux = x.new_zeros(())
+    if model.kind == "B":
+        final = out[torch.arange(batch.size, device=out.device), batch.lengths]  # (B, H): h after the last word
+        aux = state_loss_terms(final, model.image_target(batch.feats)).sum()
+    elif model.kind == "C":
+        aux = emb_loss_terms(emb, batch.word_mask, model.image_target(batch.feats)).sum()
+    return nll.sum(), aux
+
+
+def clip_grad_global_norm(params: list[torch.nn.Parameter], max_norm: float) -> float:
+    """Scale all gradients (dense and sparse) so that their joint L2 norm is at most ``max_norm``; return the norm."""
+    sq = torch.zeros((), dtype=torch.float64)
+    for p in params:
+        if p.grad is None:
+            continue
+        if p.grad.is_sparse:
+            p.grad = p.grad.coalesce()  # duplicate rows must be summed before their norm is taken
+            sq += p.grad.values().double().pow(2).sum().cpu()
+        else:
+            sq += p.grad.double().pow(2).sum().cpu()
+    norm = float(sq.sqrt())
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for p in params:
+            if p.grad is not None:
+                p.grad = p.grad * scale
+    return norm
+
+
+class Stepper:
+    """Holds what every step needs: model, optimizer, sampler, world and the list of parameters."""
+
+    def __init__(self, model, cfg: TrainConfig, data: Dataset, device, world: ddp.World):
+        self.model, self.cfg, self.data, self.device, self.world = model, cfg, data, device, world
+        self.params = list(model.parameters())
+        self.sparse = {id(p) for p in model.sparse_parameters()}
+        self.optimizer = torch.optim.SGD(self.params, lr=cfg.lr)
+        self.sampler = None
+        if cfg.negatives > 0:
+            q = sampling_distribution(data.target_counts, cfg.sampler)
+            self.sampler = CandidateSampler(q, cfg.negatives, cfg.seed + 1, device)
+
+    def step(self, idx: np.ndarray) -> tuple[float, float, int]:
+        """One SGD step on the global batch ``idx`` (this rank trains on its share); returns (lm, aux, tokens)."""
+        ex, w = self.data.train, self.world
+        n_tok, n_sent = tokens_in(ex, idx), len(idx)  # global normalisers: same on every rank
+        local = idx[w.rank::w.size]
+        self.optimizer.zero_grad(set_to_none=True)
+        cands = self.sampler.sample() if self.sampler else None  # every rank draws, to stay in step
+        lm = aux = 0.0
+        if len(local):
+            batch = make_batch(ex, local, self.data.features, self.device)
+            lm_sum, aux_sum = loss_sums(self.model, batch, cands, self.sampler.log_expected if self.sampler else None)
+            loss = lm_sum / n_tok + (self.cfg.lam * aux_sum / n_sent if self.model.kind in ("B", "C") else 0.0)
+            loss.backward()
+            lm, aux = float(lm_sum.detach()), float(aux_sum.detach())
+        ddp.all_reduce_grads(self.params, self.sparse, w)
+        clip_grad_global_norm(self.params, self.cfg.clip)
+        self.optimizer.step()
+        lm, aux = ddp.all_reduce_sum([lm, aux], w, self.device)
+        return lm / n_tok, aux / n_sent, n_tok
+
+
+@torch.no_grad()
+def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -> dict:
+    """Full-softmax cross-entropy per token (and the image loss per sentence) on the validation examples."""
+    model.eval()
+    ex = data.val
+    order = np.argsort(ex.lengths, kind="stable")
+    batches = [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)][world.rank::world.size]
+    nll = aux = 0.0
+    for idx in batches:
+        lm_sum, aux_sum = loss_sums(model, make_batch(ex, idx, data.features, device), None, None)
+        nll, aux = nll + float(lm_sum), aux + float(aux_sum)
+    nll, aux = ddp.all_reduce_sum([nll, aux], world, device)
+    model.train()
+    loss = nll / tokens_in(ex, np.arange(len(ex)))
+    out = {"val_loss": loss, "val_perplexity": math.exp(min(loss, 700.0))}
+    if model.kind in ("B", "C"):
+        out["val_image_loss"] = aux / len(ex)
+    return out
+
+
+# -- the run -----------------------------------------------------------------------------------------------------
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise MmweError("expected a CUDA GPU for --device cuda, found none; use --device cpu")
+    return torch.device("cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def _check_out(out: Path, cfg: TrainConfig) -> None:
+    last = out / "checkpoints" / "last.pt"
+    if last.exists() and not cfg.resume:
+        raise MmweError("this folder already holds a training run; pass --resume to continue it or choose another "
+                        "--out", path=out)
+
+
+def _new_state() -> dict:
+    return {"epoch": 0, "batch": 0, "step": 0, "best_val": None, "best_epoch": None, "bad_epochs": 0,
+            "done": None, "train_tokens": 0, "train_seconds": 0.0, "history": []}
+
+
+class Run:
+    """One training run in ``out``: owns the files, the state, the checkpoints."""
+
+    def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir):
+        self.cfg = cfg.validate()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.device = _device(cfg)
+        self.world = ddp.init_from_env(self.device)
+        self.out = Path(out_dir)
+        _check_out(self.out, cfg)
+        self.data = load_dataset(corpus_dir, features_path, cfg)
+        feat_dim = 0 if self.data.features is None else self.data.features.shape[1]
+        self.shapes = {"vocab_size": len(self.data.vocab), "feat_dim": int(feat_dim)}
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg, len(self.data.vocab), feat_dim)
+        self.init_found = self._init_vectors()
+        self.model.to(self.device)
+        self.stepper = Stepper(self.model, cfg, self.data, self.device, self.world)
+        self.state = _new_state()
+        self.best_model = None
+        self.meta = {"corpus": str(corpus_dir), "features": None if features_path is None else str(features_path)}
+        if cfg.resume:
+            self._resume()
+        elif self.world.main:
+            self._write_start()
+
+    def _init_vectors(self) -> int | None:
+        if not self.cfg.init_vectors:
+            return None
+        from mmwe.vectors import load
+
+        vec = load(self.cfg.init_vectors)
+        return init_embedding(self.model.embed.weight, self.data.vocab.itos, vec, mode=self.cfg.init_mode,
+                              seed=self.cfg.seed)
+
+    def _write_start(self) -> None:
+        (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        info = {"config": self.cfg.to_dict(), **self.meta, "data": self.data.stats, "world_size": self.world.size,
+                "init_vectors_found": self.init_found}
+        with atomic_write(self.out / "config.json", "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=2)
+        self.data.vocab.save(self.out / "vocab.tsv")
+        with atomic_write(self.out / "metrics.jsonl", "w", encoding="utf-8"):
+            pass
+
+    def _resume(self) -> None:
+        blob = load_checkpoint(self.out / "checkpoints" / "last.pt", identity=identity(self.cfg), shapes=self.shapes)
+        self.model.load_state_dict(blob["model"])
+        self.stepper.optimizer.load_state_dict(blob["optimizer"])
+        torch.set_rng_state(blob["rng"]["torch"])
+        if self.stepper.sampler is not None:
+            self.stepper.sampler.generator.set_state(blob["rng"]["sampler"])
+        self.state = blob["state"]
+        self.state.update(blob["position"])
+        self.state["done"] = None  # a larger --epochs / --max-steps may continue a finished run
+        best = self.out / "checkpoints" / "best.pt"
+        if best.is_file():
+            self.best_model = torch.load(best, map_location="cpu", weights_only=True)
+
+    def log(self, record: dict) -> None:
+        if not self.world.main:
+            return
+        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def checkpoint(self) -> None:
+        if not self.world.main:
+            return
+        st = self.state
+        pos = {"epoch": st["epoch"], "batch": st["batch"], "step": st["step"]}
+        sampler_state = self.stepper.sampler.generator.get_state() if self.stepper.sampler else torch.zeros(0, dtype=torch.uint8)
+        rest = {k: v for k, v in st.items() if k not in pos}
+        save_checkpoint(self.out / "checkpoints" / "last.pt", model=self.model, optimizer=self.stepper.optimizer,
+                        sampler_state=sampler_state, position=pos, state=rest, identity=identity(self.cfg),
+                        shapes=self.shapes)
+
+    # -- loop --------------------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        cfg, st = self.cfg, self.state
+        with _progress(cfg.progress and self.world.main) as bar:
+            while st["done"] is None:
+                if st["epoch"] >= cfg.epochs:
+                    st["done"] = "epochs"
+                    break
+                batches = epoch_batches(self.data.train.lengths, cfg.batch_size, cfg.seed, st["epoch"], cfg.bucket_window)
+                task = bar.add_task(f"epoch {st['epoch'] + 1}/{cfg.epochs}", total=len(batches), completed=st["batch"])
+                if not self._run_batches(batches, bar, task):
+                    st["done"] = "max_steps"
+                    break
+                self._end_epoch()
+        self.checkpoint()
+        return self.finish()
+
+    def _run_batches(self, batches: list, bar, task) -> bool:
+        """Train from the saved position to the end of the epoch; False when max_steps stopped it first."""
+        cfg, st = self.cfg, self.state
+        t0, tok0, win = time.perf_counter(), 0, [0.0, 0.0, 0]
+        for bi in range(st["batch"], len(batches)):
+            if cfg.max_steps is not None and st["step"] >= cfg.max_steps:
+                return False
+            lm, aux, n_tok = self.stepper.step(batches[bi])
+            st["batch"], st["step"] = bi + 1, st["step"] + 1
+            tok0 += n_tok
+            win = [win[0] + lm, win[1] + aux, win[2] + 1]
+            dt = time.perf_counter() - t0
+            bar.update(task, advance=1, description=f"epoch {st['epoch'] + 1}/{cfg.epochs} loss {lm:.3f} "
+                                                     f"{tok0 / max(dt, 1e-9):,.0f} tok/s")
+            if st["step"] % cfg.log_every == 0:
+                self.log({"step": st["step"], "epoch": st["epoch"], "loss": win[0] / win[2],
+                          "image_loss": win[1] / win[2], "tokens_per_s": tok0 / max(dt, 1e-9)})
+                win = [0.0, 0.0, 0]
+            if cfg.checkpoint_every and st["step"] % cfg.checkpoint_every == 0:
+                self._account(t0, tok0)
+                t0, tok0 = time.perf_counter(), 0
+                self.checkpoint()
+        self._account(t0, tok0)
+        return True
+
+    def _account(self, t0: float, tokens: int) -> None:
+        self.state["train_seconds"] += time.perf_counter() - t0
+        self.state["train_tokens"] += tokens
+
+    def _end_epoch(self) -> None:
+        """Validate, keep the best model, decide on early stopping, move to the next epoch, checkpoint."""
+        cfg, st = self.cfg, self.state
+        val = validate(self.model, self.data, cfg, self.device, self.world)
+        improved = st["best_val"] is None or val["val_loss"] < st["best_val"]
+        if improved:
+            st["best_val"], st["best_epoch"], st["bad_epochs"] = val["val_loss"], st["epoch"], 0
+            self.best_model = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            if self.world.main:
+                with atomic_path(self.out / "checkpoints" / "best.pt") as tmp:
+                    torch.save(self.best_model, tmp)
+        else:
+            st["bad_epochs"] += 1
+        rec = {"epoch": st["epoch"], "step": st["step"], **val, "improved": improved}
+        st["history"].append(rec)
+        self.log(rec)
+        st["epoch"], st["batch"] = st["epoch"] + 1, 0
+        if st["bad_epochs"] >= cfg.patience:
+            st["done"] = "early_stopping"
+        self.checkpoint()
+
+    # -- outputs -----------------------------------------------------------------------------------------------
+    def finish(self) -> dict:
+        """Export the best model's input embeddings and write the summary; returns it."""
+        st = self.state
+        if self.best_model is not None:
+            self.model.load_state_dict(self.best_model)
+        best = [h for h in st["history"] if h["epoch"] == st["best_epoch"]]
+        val = best[0] if best else validate(self.model, self.data, self.cfg, self.device, self.world)
+        metrics = {
+            "model": self.cfg.model, "share": self.cfg.share, "val_loss": val["val_loss"],
+            "val_perplexity": val["val_perplexity"], "val_image_loss": val.get("val_image_loss"),
+            "best_epoch": st["best_epoch"], "epochs": st["epoch"], "steps": st["step"], "stopped": st["done"],
+            "tokens_per_s": st["train_tokens"] / max(st["train_seconds"], 1e-9),
+            "train_tokens": st["train_tokens"], "train_seconds": st["train_seconds"],
+            "world_size": self.world.size, **self.data.stats,
+        }
+        if self.world.main:
+            self._export(metrics)
+        ddp.barrier(self.world)
+        return metrics
+
+    def _export(self, metrics: dict) -> None:
+        itos = self.data.vocab.itos
+        words = itos[4:]
+        matrix = self.model.embed.weight.detach().cpu().numpy()[4:]
+        save_vectors(words, matrix, self.out)
+        with atomic_path(self.out / "model.pt") as tmp:
+            torch.save({"model": self.model.state_dict(), "config": self.cfg.to_dict(), "shapes": self.shapes}, tmp)
+        with atomic_write(self.out / "metrics.json", "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2)
+
+
+def save_vectors(words: list[str], matrix: np.ndarray, out: Path) -> None:
+    """vectors.txt (word2vec text) and vectors.bin (word2vec binary); via mmwe.vectors.save when it exists."""
+    try:
+        from mmwe.vectors import Vectors, save
+    except ImportError:  # vectors writer not there yet: gensim writes the same two formats
+        save = None
+    if save is not None:
+        v = Vectors(words, matrix, source=str(out))
+        save(v, out / "vectors.txt", fmt="word2vec")
+        save(v, out / "vectors.bin", fmt="word2vec-binary")
+        return
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(matrix.shape[1], count=0, dtype=np.float32)
+    kv.add_vectors(words, matrix)
+    for name, binary in (("vectors.txt", False), ("vectors.bin", True)):
+        with atomic_path(out / name) as tmp:
+            kv.save_word2vec_format(str(tmp), binary=binary)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *a, **k):
+        return 0
+
+    def update(self, *a, **k):
+        pass
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+
+
+def train(corpus_dir, features_path, cfg: TrainConfig, out_dir) -> dict:
+    """Train one language model of Mao et al. on ``corpus_dir`` (features for A/B/C) into ``out_dir``; summary dict.
+
+    Under torchrun (WORLD_SIZE > 1) every process calls this; rank 0 writes the files.
+    """
+    run = Run(corpus_dir, features_path, cfg, out_dir)
+    try:
+        return run.run()
+    finally:
+        ddp.close(run.world)

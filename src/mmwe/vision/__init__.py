@@ -1,0 +1,49 @@
+"""Image features for multimodal word embeddings (EfficientNet-Lite0, torch or ONNX Runtime).
+
+* :mod:`mmwe.vision.images` — safe image loading (pixel limit before decode, SVG via resvg with external
+  references stripped) and 224 x 224 model input.
+* :mod:`mmwe.vision.models` — EfficientNet-Lite0 with its real ImageNet weights (torch backend, classifier).
+* :mod:`mmwe.vision.onnx_backend` — cached ONNX export run by ONNX Runtime (about 5-10x faster on CPU).
+* :mod:`mmwe.vision.extract` — corpus -> features (batching, skips, binarisation) and the run sidecar.
+* :mod:`mmwe.vision.store` — ``save_features`` / ``load_features`` (.npy + .keys.txt, or Parquet).
+
+Importing this package does not import torch or onnxruntime; the backends import them when built.
+"""
+
+from mmwe.vision.extract import (
+    BACKENDS,
+    MODELS,
+    FeatureConfig,
+    FeatureExtractor,
+    FeatureRun,
+    binarize,
+    corpus_size,
+    default_output,
+    extract_corpus,
+    extract_images,
+    iter_corpus_images,
+    make_extractor,
+    write_run,
+)
+from mmwe.vision.images import DEFAULT_MAX_PIXELS, ImageError, load_image, sanitize_svg, to_model_input
+from mmwe.vision.models import FEATURE_DIM, IMAGE_SIZE, TorchExtractor, imagenet_lemmas, top_classes
+from mmwe.vision.store import keys_path, load_features, save_features
+
+EfficientNetLite0Extractor = TorchExtractor  # the name agreed in notes/interfaces.md
+
+
+def __getattr__(name: str):
+    if name == "OnnxExtractor":  # lazy: keeps `import mmwe.vision` light
+        from mmwe.vision.onnx_backend import OnnxExtractor
+
+        return OnnxExtractor
+    raise AttributeError(name)
+
+
+__all__ = [
+    "BACKENDS", "DEFAULT_MAX_PIXELS", "EfficientNetLite0Extractor", "FEATURE_DIM", "FeatureConfig",
+    "FeatureExtractor", "FeatureRun", "IMAGE_SIZE", "ImageError", "MODELS", "OnnxExtractor", "TorchExtractor",
+    "binarize", "corpus_size", "default_output", "extract_corpus", "extract_images", "imagenet_lemmas",
+    "iter_corpus_images", "keys_path", "load_features", "load_image", "make_extractor", "sanitize_svg",
+    "save_features", "to_model_input", "top_classes", "write_run",
+]

@@ -1,0 +1,261 @@
+"""Reading one image safely: raster formats through Pillow, SVG through resvg, as 224x224 RGB model input.
+
+Safety rules (each refusal raises :class:`ImageError` with a short ``reason``; corpus extraction counts
+them as skips):
+
+* **Pixel limit** — a raster image's size is read from its header and refused when ``width * height >
+  max_pixels`` *before* any pixel is decoded, so a 20000 x 20000 "decompression bomb" costs microseconds.
+* **Byte limit** — files larger than ``max_bytes`` are not read at all.
+* **Truncated / corrupt files** — refused (Pillow's ``LOAD_TRUNCATED_IMAGES`` stays off).
+* **SVG external references** — an SVG is rendered from a string with every reference that is not
+  document-local stripped first: ``href`` / ``xlink:href`` values other than ``#id`` and ``data:`` URIs
+  become empty, and CSS ``url(...)`` values other than ``url(#id)`` / ``data:`` become ``none``. So nothing is
+  fetched, neither over the network nor from the local disk (``file:`` URLs, absolute or relative paths).
+  DTD entity declarations that name an external resource (``SYSTEM`` / ``PUBLIC``) are refused.
+
+Transparent pixels are composited onto white (SVG and raster alike), so an emoji on a transparent canvas and
+the same emoji exported on white give the same input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import tarfile
+import warnings
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from mmwe.errors import MmweError
+
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own MAX_IMAGE_PIXELS default (~ 9459 x 9459)
+DEFAULT_MAX_BYTES = 100 * 2**20  # no corpus image legitimately needs more than 100 MiB
+SVG_SUFFIXES = (".svg", ".svgz")
+TAR_SEPARATOR = "::"  # corpus image_path "ARCHIVE.tar::member/name.jpg" (see mmwe.corpus.record)
+
+ResizeMode = Literal["center-crop", "squash"]
+
+
+class ImageError(MmweError):
+    """An image that cannot (or must not) be decoded; ``reason`` is a short snake_case word for tallies."""
+
+    def __init__(self, reason: str, message: str, *, path: str | os.PathLike | None = None):
+        self.reason = reason
+        super().__init__(message, path=path)
+
+
+# -- reading bytes ---------------------------------------------------------------------------------------
+
+_TAR_CACHE: "OrderedDict[str, tarfile.TarFile]" = OrderedDict()  # a few open archives: members are read in order
+
+
+def _tar_member_bytes(archive: str, member: str, max_bytes: int) -> bytes:
+    """Bytes of one member of a tar archive (archives stay open: re-scanning a big tar per image is O(n^2))."""
+    tf = _TAR_CACHE.get(archive)
+    if tf is None:
+        try:
+            tf = tarfile.open(archive, "r:*")
+        except (OSError, tarfile.TarError) as exc:
+            raise ImageError("missing_file", f"cannot open tar archive: {exc}", path=archive) from None
+        _TAR_CACHE[archive] = tf
+        while len(_TAR_CACHE) > 4:
+            _TAR_CACHE.popitem(last=False)[1].close()
+    _TAR_CACHE.move_to_end(archive)
+    try:
+        info = tf.getmember(member)
+    except KeyError:
+        raise ImageError("missing_file", f"no member {member!r} in the archive", path=archive) from None
+    if not info.isfile():
+        raise ImageError("missing_file", f"member {member!r} is not a regular file", path=archive)
+    if info.size > max_bytes:
+        raise ImageError("too_many_bytes", f"member {member!r} has {info.size} bytes, limit {max_bytes}", path=archive)
+    fh = tf.extractfile(info)
+    assert fh is not None  # regular files always have a file object
+    return fh.read()
+
+
+def read_image_bytes(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Bytes of an image file, or of a tar member written ``ARCHIVE::MEMBER``; refuses files over ``max_bytes``."""
+    spath = os.fspath(path)
+    if TAR_SEPARATOR in spath and not os.path.exists(spath):  # a real file name may contain "::" too
+        archive, member = spath.split(TAR_SEPARATOR, 1)
+        return _tar_member_bytes(archive, member, max_bytes)
+    try:
+        size = os.path.getsize(spath)
+        if size > max_bytes:
+            raise ImageError("too_many_bytes", f"file has {size} bytes, limit {max_bytes}", path=spath)
+        with open(spath, "rb") as fh:
+            return fh.read()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise ImageError("missing_file", f"cannot read the image: {exc.strerror}", path=spath) from None
+
+
+# -- SVG -------------------------------------------------------------------------------------------------
+
+_HREF = re.compile(r"""(\b(?:xlink:)?href\s*=\s*)(["'])(.*?)\2""", re.DOTALL | re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)(.*?)\1\s*\)""", re.DOTALL | re.IGNORECASE)
+_EXTERNAL_ENTITY = re.compile(r"<!ENTITY[^>]*\b(?:SYSTEM|PUBLIC)\b", re.IGNORECASE)
+
+
+def _is_local_ref(value: str) -> bool:
+    v = value.strip().lower()
+    return v.startswith("#") or v.startswith("data:")
+
+
+def sanitize_svg(text: str) -> tuple[str, int]:
+    """SVG text with every non-local reference neutralised, and how many were stripped (see module doc)."""
+    if _EXTERNAL_ENTITY.search(text):
+        raise ImageError("bad_svg", "SVG declares an external entity (SYSTEM/PUBLIC); refused, nothing fetched")
+    stripped = 0
+
+    def href(m: re.Match) -> str:
+        nonlocal stripped
+        if _is_local_ref(m.group(3)):
+            return m.group(0)
+        stripped += 1
+        return f"{m.group(1)}{m.group(2)}{m.group(2)}"
+
+    def css(m: re.Match) -> str:
+        nonlocal stripped
+        if _is_local_ref(m.group(2)):
+            return m.group(0)
+        stripped += 1
+        return "none"
+
+    return _CSS_URL.sub(css, _HREF.sub(href, text)), stripped
+
+
+def _looks_like_svg(data: bytes, name: str) -> bool:
+    if name.lower().endswith(SVG_SUFFIXES):
+        return True
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in data[:4096].lower()
+
+
+def rasterize_svg(data: bytes, *, size: int = 224, max_bytes: int = DEFAULT_MAX_BYTES, name: str = "") -> Image.Image:
+    """Render SVG (or gzip'd SVGZ) bytes to a ``size`` x ``size`` RGB image on white, aspect kept (letterboxed)."""
+    import resvg_py
+
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ImageError("bad_svg", f"cannot gunzip the SVGZ: {exc}", path=name or None) from None
+        if len(data) > max_bytes:
+            raise ImageError("too_many_bytes", f"SVGZ expands past {max_bytes} bytes", path=name or None)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImageError("bad_svg", "SVG is not UTF-8 text", path=name or None) from None
+    text, _ = sanitize_svg(text)
+    try:
+        png = resvg_py.svg_to_bytes(svg_string=text, width=size, height=size)
+    except (ValueError, RuntimeError, OSError) as exc:  # resvg reports parse errors as ValueError
+        raise ImageError("bad_svg", f"cannot render the SVG: {exc}", path=name or None) from None
+    im = Image.open(io.BytesIO(bytes(png)))
+    im.load()
+    return _letterbox(_on_white(im), size)
+
+
+# -- raster ----------------------------------------------------------------------------------------------
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """RGB image with any transparency composited onto white."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def _letterbox(im: Image.Image, size: int) -> Image.Image:
+    """Centre a smaller image on a white ``size`` x ``size`` canvas (resvg keeps a non-square SVG's aspect)."""
+    if im.size == (size, size):
+        return im
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    canvas.paste(im, ((size - im.width) // 2, (size - im.height) // 2))
+    return canvas
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone, with Pillow's bomb check off (nothing is decoded here)."""
+    saved = Image.MAX_IMAGE_PIXELS
+    try:
+        # Brief, header only; a concurrent open() in another thread is still checked against max_pixels.
+        Image.MAX_IMAGE_PIXELS = None
+        return Image.open(io.BytesIO(data)).size
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def decode_raster(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: int | None = None,
+                  name: str = "") -> Image.Image:
+    """Decode JPEG/PNG/GIF/WebP/... bytes to RGB; the pixel limit is checked on the header, before decoding."""
+    where = name or None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we apply our own limit below
+            im = Image.open(io.BytesIO(data))
+        w, h = im.size
+        if w * h > max_pixels:
+            raise ImageError("too_many_pixels", f"image is {w} x {h} = {w * h} pixels, limit {max_pixels}; "
+                             "not decoded", path=where)
+        if draft_size and im.format == "JPEG":
+            im.draft("RGB", (draft_size, draft_size))  # DCT-domain downscale: big photos decode ~4-8x faster
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except Image.DecompressionBombError:  # Pillow's own hard limit (2x its MAX_IMAGE_PIXELS) hit in open()
+        w, h = _header_size(data)
+        raise ImageError("too_many_pixels", f"image is {w} x {h} = {w * h} pixels, limit {max_pixels}; "
+                         "not decoded", path=where) from None
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as exc:  # UnidentifiedImageError is an OSError
+        reason = "truncated" if "truncated" in str(exc) else "unreadable"
+        raise ImageError(reason, f"cannot decode the image: {exc}", path=where) from None
+    return _on_white(im)
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES,
+               svg_size: int = 224) -> Image.Image:
+    """An RGB ``PIL.Image`` from a raster file, an SVG (rendered at ``svg_size``), or ``ARCHIVE::MEMBER``.
+
+    Raises :class:`ImageError` (an ``MmweError``) with ``.reason`` for anything refused or unreadable.
+    """
+    name = os.fspath(path)
+    data = read_image_bytes(name, max_bytes=max_bytes)
+    if _looks_like_svg(data, name):
+        return rasterize_svg(data, size=svg_size, max_bytes=max_bytes, name=name)
+    return decode_raster(data, max_pixels=max_pixels, draft_size=2 * svg_size, name=name)
+
+
+def to_model_input(im: Image.Image, *, size: int = 224, resize: ResizeMode = "center-crop") -> np.ndarray:
+    """(size, size, 3) uint8 array: ``center-crop`` scales the short side to ``size`` and crops the centre;
+    ``squash`` scales both sides to ``size`` (aspect not kept)."""
+    if im.size != (size, size):
+        if resize == "center-crop":
+            im = ImageOps.fit(im, (size, size), Image.Resampling.BICUBIC)
+        else:
+            im = im.resize((size, size), Image.Resampling.BICUBIC)
+    arr = np.asarray(im.convert("RGB"), dtype=np.uint8)  # (H, W, 3)
+    assert arr.shape == (size, size, 3)
+    return arr
+
+
+def resolve_image_path(image_path: str, base_dir: str | os.PathLike) -> str:
+    """A corpus ``image_path`` made absolute: relative paths (and relative tar archives) are under ``base_dir``."""
+    archive, sep, member = image_path.partition(TAR_SEPARATOR)
+    if sep and Path(image_path).exists():  # a real file name containing "::"
+        archive, sep, member = image_path, "", ""
+    p = Path(archive)
+    if not p.is_absolute():
+        p = Path(base_dir) / p
+    return str(p) + (sep + member if sep else "")

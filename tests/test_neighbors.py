@@ -1,0 +1,135 @@
+"""Exact kNN against a slow full-matrix oracle (ties included), plus the faiss / hnsw backends and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmwe.errors import MmweError
+from mmwe.neighbors import exact_rows, knn, knn_recall, overlap_counts
+
+
+def oracle_knn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
+    """Full distance matrix in float64 + lexsort (distance, index); self first when included.
+
+    Entries are accumulated one dimension at a time (no BLAS), so identical rows get bit-identical
+    distances and exact ties stay ties.
+    """
+    Y = np.asarray(X, dtype=np.float64)
+    if metric == "cosine":
+        norms = np.linalg.norm(Y, axis=1, keepdims=True)
+        Y = Y / np.where(norms == 0, 1, norms)
+        D = -sum(Y[:, t, None] * Y[None, :, t] for t in range(Y.shape[1]))
+    else:
+        D = sum((Y[:, t, None] - Y[None, :, t]) ** 2 for t in range(Y.shape[1]))
+    n = len(Y)
+    out = np.empty((n, k), dtype=np.int64)
+    for i in range(n):
+        d = D[i].copy()
+        d[i] = -np.inf if include_self else np.inf
+        out[i] = np.lexsort((np.arange(n), d))[:k]
+    return out
+
+
+def data_with_duplicates(seed: int, n: int, d: int, frac: float = 0.25) -> np.ndarray:
+    """Gaussian rows, a fraction of them overwritten by copies of others (exact ties), float32."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    m = int(frac * n)
+    X[rng.integers(0, n, m)] = X[rng.integers(0, n, m)]
+    return X
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("include_self", [False, True])
+@pytest.mark.parametrize("seed,n,k,block", [(0, 150, 5, 40), (1, 203, 10, 64), (2, 97, 1, 33), (3, 12, 11, 4096),
+                                             (4, 250, 3, 100), (5, 333, 4, 160), (6, 1100, 10, 1100)])
+def test_exact_matches_oracle_with_ties(metric, include_self, seed, n, k, block):
+    X = data_with_duplicates(seed, n, d=6)
+    got = knn(X, k, metric=metric, include_self=include_self, block_size=block)
+    assert got.dtype == np.int64 and got.shape == (n, k)
+    np.testing.assert_array_equal(got, oracle_knn(X, k, metric, include_self))
+
+
+def test_many_duplicates_lower_index_first():
+    base = np.random.default_rng(5).standard_normal((6, 4)).astype(np.float32)
+    X = np.repeat(base, 9, axis=0)[np.random.default_rng(6).permutation(54)]  # 6 groups of 9 equal rows
+    for metric in ("cosine", "euclidean"):
+        for include_self in (False, True):
+            got = knn(X, 12, metric=metric, include_self=include_self, block_size=20)
+            np.testing.assert_array_equal(got, oracle_knn(X, 12, metric, include_self))
+
+
+def test_include_self_puts_self_first():
+    X = data_with_duplicates(7, 120, 5)
+    got = knn(X, 4, include_self=True, block_size=48)
+    np.testing.assert_array_equal(got[:, 0], np.arange(120))
+    excl = knn(X, 4, block_size=48)
+    assert not (excl == np.arange(120)[:, None]).any()
+
+
+def test_zero_rows_cosine_like_sklearn():
+    X = np.random.default_rng(8).standard_normal((40, 5)).astype(np.float32)
+    X[[3, 17]] = 0.0  # cosine with a zero vector is 0: the zero rows tie with everything orthogonal
+    np.testing.assert_array_equal(knn(X, 5, block_size=32), oracle_knn(X, 5, "cosine", False))
+
+
+def test_dot_metric_is_raw_inner_product():
+    X = np.random.default_rng(9).standard_normal((60, 4))
+    G = X @ X.T
+    np.fill_diagonal(G, -np.inf)
+    expect = np.array([np.lexsort((np.arange(60), -g))[:3] for g in G])
+    np.testing.assert_array_equal(knn(X, 3, metric="dot", block_size=32), expect)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_faiss_backend_equals_exact_without_ties(metric):
+    X = np.random.default_rng(10).standard_normal((300, 12)).astype(np.float32)
+    for include_self in (False, True):
+        exact = knn(X, 7, metric=metric, include_self=include_self)
+        np.testing.assert_array_equal(knn(X, 7, metric=metric, include_self=include_self, backend="faiss"), exact)
+
+
+def test_hnsw_recall_high_on_small_data():
+    X = np.random.default_rng(11).standard_normal((2000, 16)).astype(np.float32)
+    approx = knn(X, 10, backend="hnsw")
+    assert approx.shape == (2000, 10)
+    assert not (approx == np.arange(2000)[:, None]).any()
+    assert knn_recall(X, approx, sample=300) > 0.9
+    assert knn_recall(X, knn(X, 10), sample=300) == 1.0
+
+
+def test_exact_rows_matches_full_search():
+    X = data_with_duplicates(12, 180, 6)
+    rows = np.array([0, 5, 179, 64, 65])
+    for metric in ("cosine", "euclidean"):
+        np.testing.assert_array_equal(exact_rows(X, rows, 6, metric=metric, chunk=2),
+                                      knn(X, 6, metric=metric, block_size=50)[rows])
+
+
+def test_overlap_counts_vs_sets():
+    rng = np.random.default_rng(13)
+    A = np.array([rng.choice(50, 6, replace=False) for _ in range(30)])
+    B = np.array([rng.choice(50, 6, replace=False) for _ in range(30)])
+    expect = [len(set(a) & set(b)) for a, b in zip(A, B)]
+    np.testing.assert_array_equal(overlap_counts(A, B, chunk=7), expect)
+
+
+def test_errors():
+    X = np.random.default_rng(14).standard_normal((10, 3))
+    with pytest.raises(MmweError, match="k=10 neighbours need at least 11 rows, got 10"):
+        knn(X, 10)
+    with pytest.raises(MmweError, match="k must be at least 1"):
+        knn(X, 0)
+    bad = X.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(MmweError, match="NaN/inf in row 5"):
+        knn(bad, 3)
+    with pytest.raises(MmweError, match="expected a 2-D matrix"):
+        knn(X[0], 3)
+    with pytest.raises(MmweError, match="metric must be one of"):
+        knn(X, 3, metric="manhattan")
+    with pytest.raises(MmweError, match="backend must be one of"):
+        knn(X, 3, backend="annoy")
+    with pytest.raises(MmweError, match="expected real numbers"):
+        knn(np.array([["a", "b"]] * 5), 2)
