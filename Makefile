@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench setup clean
+.PHONY: demo test test-slow fuzz bench setup clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# Longer property-based run of the parsers and readers (tests marked `fuzz` also run, bounded, in `make test`).
+fuzz: $(STAMP)
+	MMWE_FUZZ_EXAMPLES=$${MMWE_FUZZ_EXAMPLES:-5000} $(BIN)/python -m pytest -m 'fuzz' -p no:cacheprovider
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

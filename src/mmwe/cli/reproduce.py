@@ -78,3 +78,46 @@ def collell(
     typer.echo(C.summary_text(result))
     if out is not None:
         typer.echo(f"wrote {out}/results.json, results.md, report.md, report.html")
+
+
+@reproduce_app.command("mao")
+def mao(
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus folder (see `mmwe corpus build`); default: "
+                                          "the built-in openmoji corpus, built under --out on first use."),
+    features: Optional[Path] = typer.Option(None, "--features", help="Image features (.npy + .keys.txt); default: "
+                                            "CORPUS/features/efficientnet-lite0.npy (extracted if missing)."),
+    out: Path = typer.Option(Path("runs/mao"), "--out", help="Run folder: one sub-folder per model, results.json/md."),
+    variants: str = typer.Option("puretext,A-noshare,A,B,C", "--variants", help="Comma-separated rows to train."),
+    triplets: str = typer.Option("cldr-triplets", "--triplets", help="Triplet dataset name or TSV path."),
+    baseline: str = typer.Option("glove-6b-50d", "--baseline", help="Pretrained vectors evaluated beside the "
+                                 "models ('none' to skip)."),
+    paper_settings: bool = typer.Option(False, "--paper-settings", help="Train with the paper's values (min count "
+                                        "51, batch 256, lr 1.0, 1024 negatives) instead of the small-corpus ones."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs per model."),
+    lam: float = typer.Option(1.0, "--lambda", help="Weight of the image losses of B and C."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every model."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""
+    from mmwe.experiments import mao as M
+
+    log = (lambda s: None) if json_out else (lambda s: typer.echo(s, err=True))
+    names = tuple(v.strip() for v in variants.split(",") if v.strip())
+    overrides = {} if paper_settings else dict(M.SMALL_CORPUS_OVERRIDES)
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    overrides["progress"] = not json_out
+    cfg = M.MaoConfig(variants=names, triplets=triplets, baseline=None if baseline == "none" else baseline,
+                      train_overrides=overrides, lam=lam, seed=seed)
+    for n in names:
+        M.variant_config(n, cfg)  # unknown variant / setting: fail before any work
+    if corpus is None:
+        out.mkdir(parents=True, exist_ok=True)
+        corpus, auto_feats = M.prepare_openmoji(out, log)
+        features = features or auto_feats
+    result = M.run(corpus, features, out, cfg, log=log)
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(M.markdown(result))
+    typer.echo(f"wrote {out}/results.json, {out}/results.md")
