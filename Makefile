@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mmwe demo --out runs/demo
 
+# .ci/ensure-browser: headless Chromium + chromedriver (Debian packages) for tests/test_report_browser.py.
 test: $(STAMP)
+	sh .ci/ensure-browser
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)

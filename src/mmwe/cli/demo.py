@@ -16,8 +16,7 @@ from typing import Optional
 
 import typer
 
-from mmwe.cli import app
-from mmwe.errors import MmweError
+from mmwe.cli import app, progress_bar, quiet
 
 
 def _default_iapr_dir() -> Path:
@@ -45,33 +44,35 @@ def demo(
     else:
         typer.echo(f"[demo] IAPR TC-12 not found at {iapr}: skipping that dataset", err=True)
     jobs.append(("collell-exp2", 2, "imagenet"))
+    say = (lambda m: None) if quiet() else (lambda m: typer.echo(m, err=True))
+    from mmwe.cli.reproduce import _bar_callback
     runs: list[Path] = []
     t0 = time.perf_counter()
     for name, exp, dataset in jobs:
-        typer.echo(f"[demo] {name} ...", err=True)
+        say(f"[demo] {name} ...")
         cfg = C.CollellConfig(dataset=dataset, data_dir=str(iapr) if dataset == "iaprtc12" else None,
-                              epochs=collell_epochs).validate()
-        result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg)
+                              epochs=collell_epochs, explorer_items=1000).validate()  # all 983 concepts
+        with progress_bar() as bar:
+            result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, _bar_callback(bar))
         C.save_run(result, out / name)
-        typer.echo(C.summary_text(result), err=True)
+        say(C.summary_text(result))
         runs.append(out / name)
     if not skip_mao:
-        typer.echo("[demo] mao (five language models on the openmoji corpus) ...", err=True)
-        corpus, feats = M.prepare_openmoji(out, lambda s: typer.echo(s, err=True))
-        cfg = M.MaoConfig(train_overrides=dict(M.SMALL_CORPUS_OVERRIDES))
-        result = M.run(corpus, feats, out / "mao", cfg, log=lambda s: typer.echo(s, err=True))
-        typer.echo(M.markdown(result), err=True)
+        say("[demo] mao (five language models on the openmoji corpus) ...")
+        with progress_bar() as bar:
+            corpus, feats = M.prepare_openmoji(out, say, progress=_bar_callback(bar))
+        cfg = M.MaoConfig(train_overrides=dict(M.SMALL_CORPUS_OVERRIDES, progress=not quiet()))
+        result = M.run(corpus, feats, out / "mao", cfg, log=say)
+        say(M.markdown(result))
         runs.append(out / "mao")
-    report = _write_report(runs, out / "report.html")
+    with progress_bar() as bar:
+        report = _write_report(runs, out / "report.html", _bar_callback(bar))
     typer.echo(f"[demo] done in {time.perf_counter() - t0:.0f} s")
     typer.echo(f"report: {report}")
 
 
-def _write_report(runs: list[Path], path: Path) -> Path:
-    from mmwe import report
+def _write_report(runs: list[Path], path: Path, progress) -> Path:
+    from mmwe.report import build_report
 
-    build = getattr(report, "build_report", None)
-    if build is None:
-        raise MmweError("this mmwe has no report builder (mmwe.report.build_report)")
-    build([str(r) for r in runs], str(path))
+    build_report([str(r) for r in runs], str(path), title="mmwe demo", progress=progress)
     return path.resolve()

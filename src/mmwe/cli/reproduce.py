@@ -10,10 +10,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mmwe.cli import app
+from mmwe.cli import app, progress_bar, quiet
 from mmwe.cli._common import print_json
 from mmwe.errors import MmweError
 
@@ -60,8 +59,7 @@ def collell(
         C.iapr_paths(cfg.data_dir)  # fail before any work (and before the progress bar draws)
     if out is not None and not out.parent.is_dir():
         raise MmweError("expected the parent folder of --out to exist, got none; fix: create it first", path=out)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, disable=json_out, console=Console(stderr=True)) as bar:
+    with progress_bar(disable=json_out) as bar:
         task = bar.add_task(f"collell exp {exp}", total=None)
 
         def progress(done: int, total: int, what: str) -> None:
@@ -101,19 +99,20 @@ def mao(
     """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""
     from mmwe.experiments import mao as M
 
-    log = (lambda s: None) if json_out else (lambda s: typer.echo(s, err=True))
+    log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
     names = tuple(v.strip() for v in variants.split(",") if v.strip())
     overrides = {} if paper_settings else dict(M.SMALL_CORPUS_OVERRIDES)
     if epochs is not None:
         overrides["epochs"] = epochs
-    overrides["progress"] = not json_out
+    overrides["progress"] = not (json_out or quiet())
     cfg = M.MaoConfig(variants=names, triplets=triplets, baseline=None if baseline == "none" else baseline,
                       train_overrides=overrides, lam=lam, seed=seed)
     for n in names:
         M.variant_config(n, cfg)  # unknown variant / setting: fail before any work
     if corpus is None:
         out.mkdir(parents=True, exist_ok=True)
-        corpus, auto_feats = M.prepare_openmoji(out, log)
+        with progress_bar(disable=json_out) as bar:
+            corpus, auto_feats = M.prepare_openmoji(out, log, progress=_bar_callback(bar))
         features = features or auto_feats
     result = M.run(corpus, features, out, cfg, log=log)
     if json_out:
@@ -121,3 +120,13 @@ def mao(
         return
     typer.echo(M.markdown(result))
     typer.echo(f"wrote {out}/results.json, {out}/results.md")
+
+
+def _bar_callback(bar):
+    """A ``(done, total, what)`` callback drawing one task on a rich progress bar."""
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int | None, what: str) -> None:
+        bar.update(task, completed=done, total=total, description=what)
+
+    return update

@@ -68,6 +68,8 @@ class CollellConfig:
     seed: int = 0  # folds and map initialisation (fold f uses seed + f)
     threads: int | None = 1  # torch threads while fitting (these small maps ran ~10x faster on 1 than on 2
     #                          busy cores); None = leave torch's setting
+    explorer_items: int = 500  # items kept in neighbors.json for the report's explorer (0 = none)
+    ci_boot: int = 200  # bootstrap resamples of the Spearman CIs of experiment 2 (0 = no CIs)
 
     def validate(self) -> "CollellConfig":
         if self.dataset not in DATASETS:
@@ -76,6 +78,8 @@ class CollellConfig:
             raise MmweError(f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
         if self.folds < 2:
             raise MmweError(f"expected at least 2 folds, got {self.folds}")
+        if self.explorer_items < 0 or self.ci_boot < 0:
+            raise MmweError(f"expected explorer_items >= 0 and ci_boot >= 0, got {self.explorer_items}, {self.ci_boot}")
         if self.k < 1 or (self.epochs is not None and self.epochs < 1):
             raise MmweError(f"expected k >= 1 and epochs >= 1, got k={self.k}, epochs={self.epochs}")
         for d in self.directions:
@@ -247,13 +251,17 @@ def torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None = None) -> list[dict]:
-    """One row per (direction, map): mNNO triple, MSE, R^2 and retrieval scores on out-of-fold predictions."""
+def exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None = None,
+              predictions: dict | None = None) -> list[dict]:
+    """One row per (direction, map): mNNO triple, MSE, R^2 and retrieval scores on out-of-fold predictions.
+
+    ``predictions``, when given, receives the out-of-fold f(X) of each row: ``{(direction, map): (N, dy)}``.
+    """
     with torch_threads(cfg.threads):
-        return _exp1_rows(data, cfg, progress)
+        return _exp1_rows(data, cfg, progress, predictions)
 
 
-def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None) -> list[dict]:
+def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None, predictions: dict | None) -> list[dict]:
     from mmwe.maps import fit_map
     from mmwe.metrics.mnno import mnno
 
@@ -277,6 +285,8 @@ def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None) 
                     progress(done, total, f"{data.name} {_d} {_m} fold {fold + 1}/{len(folds)}")
 
             F = out_of_fold_predictions(X, Y, folds, fit_predict, tick)
+            if predictions is not None:
+                predictions[(direction, model)] = F
             row = {"dataset": data.name, "direction": direction, "map": model,
                    "mnno_x_fx": mnno(X, F, **nn_kw), "mnno_y_fx": mnno(Y, F, **nn_kw), "mnno_x_y": direct}
             row.update(regression_scores(Y, F))
@@ -292,7 +302,8 @@ def run_exp1(cfg: CollellConfig, progress: Progress | None = None) -> dict:
 
     cfg.validate()
     data = load_dataset(cfg)
-    rows = exp1_rows(data, cfg, progress)
+    predictions: dict = {}
+    rows = exp1_rows(data, cfg, progress, predictions)
     if data.labels is not None:  # a random ranking's expected AP is about the share of relevant candidates
         from mmwe.metrics.retrieval import label_relevance
 
@@ -304,7 +315,32 @@ def run_exp1(cfg: CollellConfig, progress: Progress | None = None) -> dict:
         "chance_mnno": chance_overlap(data.image.shape[0], cfg.k, include_self=cfg.include_self),
         "rows": rows,
         "finding_holds": all(r["input_closer"] for r in rows),
+        # in memory only (keys starting with "_" are not saved in results.json): save_run writes neighbors.json
+        "_explorer": explorer_set(data, predictions, rows, cfg) if cfg.explorer_items else None,
     }
+
+
+def explorer_set(data: PairedData, predictions: dict, rows: list[dict], cfg: CollellConfig) -> dict:
+    """The report explorer's neighbour lists: image, text and every map's out-of-fold f(X), capped items."""
+    from mmwe.report.explorer import iapr_item_names, neighbour_set
+
+    names = data.words if data.words is not None else iapr_item_names(data.labels or [[]] * data.image.shape[0])
+    spaces = {"image": data.image, "text": data.text}
+    views = []
+    for r in rows:
+        d, m = r["direction"], r["map"]
+        x, y = ("image", "text") if d == "I->T" else ("text", "image")
+        spaces[f"f {d} {m}"] = predictions[(d, m)]
+        views.append({"label": f"{d} {m}", "columns": [x, y, f"f {d} {m}"],
+                      "headers": [f"X = {x}", f"Y = {y}", f"f(X), {m} map {d}"],
+                      "mnno": {"x_fx": r["mnno_x_fx"], "y_fx": r["mnno_y_fx"]}})
+    note = ("Items: ImageNet classes by their word." if data.words is not None else
+            "Items: IAPR TC-12 images by row number and label ids (the data ships no label words; "
+            "`mmwe report --label-names FILE` spells them).")
+    return neighbour_set(title=f"{data.name}: image, text and mapped vectors", names=names, spaces=spaces,
+                         views=views, k=cfg.k, metric=cfg.metric, include_self=cfg.include_self,
+                         cap=cfg.explorer_items, order="sample", seed=cfg.seed,
+                         labels=data.labels, note=note)
 
 
 # ------------------------------------------------------------------------------------ experiment 2
@@ -325,8 +361,10 @@ def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchma
     """Rows (benchmark x similarity) of one embedding: original vs untrained-mapped Spearman, Steiger p.
 
     Only pairs with both words in the vocabulary are scored (no imputation): ``found`` is the coverage.
+    With ``cfg.ci_boot`` resamples, ``<column>_ci_low`` / ``<column>_ci_high`` hold percentile bootstrap 95%
+    intervals of each Spearman (resampled pairs; for the report's error bars).
     """
-    from mmwe.metrics.wordsim import compare, pair_similarities
+    from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
     from mmwe.vectors import Vectors
 
     needed = sorted({w for b in benchmarks.values() for pair in b.pairs for w in pair if w in vectors})
@@ -345,6 +383,10 @@ def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchma
                 for m, mv in mapped.items():
                     c = compare(sub, mv, bench, similarity=sim)
                     row["original"], row[f"f_{m}"], row[f"p_{m}"] = c["spearman_a"], c["spearman_b"], c["p"]
+                if cfg.ci_boot:
+                    for col, v in (("original", sub), *((f"f_{m}", mv) for m, mv in mapped.items())):
+                        e = evaluate(v, bench, similarity=sim, ci=True, n_boot=cfg.ci_boot, seed=cfg.seed)
+                        row[f"{col}_ci_low"], row[f"{col}_ci_high"] = e["ci_low"], e["ci_high"]
             rows.append(row)
     return rows
 
@@ -431,8 +473,8 @@ def summary_text(result: dict) -> str:
 
 def _plain(obj):
     """JSON-ready copy: NaN -> None, numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, dict):  # keys starting with "_" are in-memory extras (e.g. "_explorer"), not results
+        return {str(k): _plain(v) for k, v in obj.items() if not str(k).startswith("_")}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     if isinstance(obj, (np.floating, float)):
@@ -445,7 +487,8 @@ def _plain(obj):
 
 
 def save_run(result: dict, run_dir: str | os.PathLike) -> Path:
-    """RUN_DIR/results.json, results.md (the table) and report.md / report.html; creates RUN_DIR."""
+    """RUN_DIR/results.json, results.md (the table), report.md, report.html (tables, plots, neighbour explorer)
+    and, for experiment 1, neighbors.json (the explorer's neighbour lists); creates RUN_DIR."""
     from mmwe.fileio import atomic_write
     from mmwe.report import Section, write_markdown_table, write_report
 
@@ -465,4 +508,11 @@ def save_run(result: dict, run_dir: str | os.PathLike) -> Path:
              "collell-exp2": "Collell & Moens (2018), experiment 2: untrained maps"}[result["experiment"]]
     write_report(run_dir, [Section("Summary", summary_text(result)), Section("Results", rows=rows, columns=cols),
                            Section("Protocol", (__doc__ or "").split("Protocol", 1)[-1].strip())], title=title)
+    if result.get("_explorer"):
+        from mmwe.report.explorer import write_neighbour_set
+
+        write_neighbour_set(result["_explorer"], run_dir / "neighbors.json")
+    from mmwe.report import build_report
+
+    build_report([run_dir], run_dir / "report.html", title=title, markdown=False)  # plots + explorer
     return run_dir

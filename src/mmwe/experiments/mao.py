@@ -15,14 +15,10 @@ from typing import Callable
 
 from mmwe.errors import MmweError
 
-# (row name, trainer model name, share weights) in the paper's Table 2 order
-VARIANTS: tuple[tuple[str, str, bool], ...] = (
-    ("puretext", "puretext", True),
-    ("A-noshare", "A", False),
-    ("A", "A", True),
-    ("B", "B", False),
-    ("C", "C", False),
-)
+from mmwe.train import VARIANTS as _TRAIN_VARIANTS
+
+# (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.train
+VARIANTS: tuple[tuple[str, str, bool], ...] = tuple((n, m, sh) for n, (m, sh) in _TRAIN_VARIANTS.items())
 WORDSIM_COLUMNS = ("men", "simlex999", "wordsim353")
 # Gold RP10K accuracies reported in the paper (Table 2), for the side-by-side column.
 PAPER_RP10K = {"puretext": 0.748, "A-noshare": 0.773, "A": 0.843, "B": 0.705, "C": 0.771}
@@ -188,11 +184,12 @@ SMALL_CORPUS_OVERRIDES = {
 }
 
 
-def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *, backend: str = "onnx") -> tuple[Path, Path]:
+def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
+                     progress: Callable[[int, int | None, str], None] | None = None) -> tuple[Path, Path]:
     """Build (once) the built-in OpenMoji corpus and its EfficientNet-Lite0 features under ``work_dir``.
 
     Returns (corpus folder, features .npy). Both steps are skipped when their outputs already exist, so a
-    second demo run reuses them.
+    second demo run reuses them. ``progress(done, total, what)`` is called while features are extracted.
     """
     from mmwe.corpus.build import BuildConfig, build_corpus
     from mmwe.vision.extract import FeatureConfig, default_output, extract_corpus, write_run
@@ -206,5 +203,14 @@ def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *
     if not feats.is_file():
         log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {feats}")
         feats.parent.mkdir(parents=True, exist_ok=True)
-        write_run(feats, extract_corpus(corpus, fcfg), fcfg, corpus_dir=corpus)
+        from mmwe.vision.extract import corpus_size
+
+        total, done = corpus_size(corpus), [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], total, "image features")
+
+        write_run(feats, extract_corpus(corpus, fcfg, progress=step), fcfg, corpus_dir=corpus)
     return corpus, feats

@@ -1,4 +1,4 @@
-"""Result tables and run reports: Markdown (report.md, results.md) and a plain, self-contained report.html.
+"""Markdown tables and the plain per-run report (report.md, results.md, a minimal report.html).
 
 Rows are plain dicts (as returned by the experiments); ``columns`` picks and orders the keys, optionally
 with a header (``("mnno_x_fx", "mNNO(X,f(X))")``). Floats print with 3 decimals, NaN / None as ``n/a``.
