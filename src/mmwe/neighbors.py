@@ -52,6 +52,8 @@ METRICS = ("cosine", "euclidean", "dot")
 _POOL = 16  # entries per max-pooled group when scanning a block for candidates (blocks are padded to it)
 _IDX_CAP = 2**31 - 1  # row indices must stay below this (2 billion rows)
 _NO_INDEX = np.iinfo(np.int64).max  # index of an empty list slot (sorts after every real index)
+_SIDE_BY_SIDE_BYTES = 1 << 30  # knn_many runs searches concurrently only while their float32 copies fit in this
+_QUERY_BLOCK = 1 << 25  # exact_rows: at most this many scores (128 MB) in one query-vs-all block
 
 
 @dataclass
@@ -84,20 +86,31 @@ def check_matrix(X: np.ndarray, k: int | None, *, name: str = "matrix") -> np.nd
     return X
 
 
-def _scoring_rows(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rows as float32 for the GEMM, plus squared norms for euclidean (None otherwise)."""
+def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
+                  chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows as float32 for the GEMM, plus squared norms for euclidean (None otherwise).
+
+    One float32 working copy, filled ``chunk`` rows at a time (no full-size float64 or second float32
+    temporary: at N = 10^6 x 300 each of those would be 1.2-2.4 GB). ``n_rows`` >= len(X) pads with zero rows.
+    """
     if metric not in METRICS:
         raise MmweError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-    if metric == "cosine":  # float32 throughout: the GEMM is float32 anyway
-        Y = np.array(X, dtype=np.float32)
-        norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))[:, None]
-        Y /= np.where(norms == 0, 1, norms)
-        return Y, None
-    if metric == "euclidean":
-        X64 = np.asarray(X, dtype=np.float64)
-        Y = (X64 - X64.mean(axis=0)).astype(np.float32)
-        return Y, np.einsum("ij,ij->i", Y, Y, dtype=np.float32)
-    return np.array(X, dtype=np.float32), None
+    n = len(X)
+    Y = np.zeros((max(n, n_rows or 0), X.shape[1]), dtype=np.float32)
+    sq = np.zeros(len(Y), dtype=np.float32) if metric == "euclidean" else None
+    if metric == "euclidean":  # centre on the float64 mean (summed by chunk, without a float64 copy of X)
+        mean = sum(np.asarray(X[s:s + chunk], dtype=np.float64).sum(axis=0) for s in range(0, n, chunk)) / n
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        if metric == "euclidean":
+            Y[s:e] = (np.asarray(X[s:e], dtype=np.float64) - mean).astype(np.float32)
+            sq[s:e] = np.einsum("ij,ij->i", Y[s:e], Y[s:e], dtype=np.float32)
+            continue
+        Y[s:e] = X[s:e]
+        if metric == "cosine":  # float32 throughout: the GEMM is float32 anyway
+            norms = np.sqrt(np.einsum("ij,ij->i", Y[s:e], Y[s:e]))[:, None]
+            Y[s:e] /= np.where(norms == 0, 1, norms)
+    return Y, sq
 
 
 # -- exact lexicographic selection ------------------------------------------------------------------------
@@ -267,12 +280,9 @@ def _seed_diagonal(S: torch.Tensor, lists: "_TopK", lo: int, hi: int, k: int, in
 def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The blocked symmetric exact search (see the module docstring)."""
-    Yn, sq_n = _scoring_rows(X, metric)
-    n = len(Yn)
+    n = len(X)
     n_pad = math.ceil(n / _POOL) * _POOL
-    Y = np.zeros((n_pad, Yn.shape[1]), dtype=np.float32)  # padding rows are zero, their scores set to -inf
-    Y[:n] = Yn
-    sq = None if sq_n is None else np.concatenate([sq_n, np.zeros(n_pad - n, dtype=np.float32)])
+    Y, sq = _scoring_rows(X, metric, n_pad)  # (n_pad, d): padding rows are zero, their scores set to -inf
     diag, off = _tiles(n_pad, max(block_size, 4 * (k + 2)), k)
     biggest = max([(hi - lo) ** 2 for lo, hi in diag] + [(b - a) * (d - c) for a, b, c, d in off])
     buf = np.empty(biggest, dtype=np.float32)
@@ -290,6 +300,7 @@ def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_siz
         lists.merge(c + lo_j, r + lo_i, v)
         if progress:
             progress(done, total)
+    Y = sq = buf = S = None  # free the working copy first: the final sort's temporaries are ~0.5 GiB at N = 10^6
     return _finish(lists.scores[:n], lists.index[:n])
 
 
@@ -389,11 +400,14 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
 
     With T = torch.get_num_threads() >= 2, each of the m searches runs in its own thread with T // m
     threads inside: the per-block bookkeeping is single-threaded numpy, so searching the sets concurrently
-    keeps every core busy where one multi-threaded search at a time would leave cores idle.
+    keeps every core busy where one multi-threaded search at a time would leave cores idle. Sets whose
+    float32 working copies together exceed ``_SIDE_BY_SIDE_BYTES`` are searched one after the other, so
+    that only one copy is alive at a time (peak memory: the inputs + one copy + O(N K)).
     """
     budget = torch.get_num_threads()
-    if options.get("backend", "exact") != "exact" or budget < 2 or len(Xs) < 2:
-        return [knn(X, k, **options) for X in Xs]
+    copies = sum(4 * np.asarray(X).shape[0] * (np.asarray(X).shape[1] if np.ndim(X) == 2 else 1) for X in Xs)
+    if options.get("backend", "exact") != "exact" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
+        return [knn(X, k, **options) for X in Xs]  # one at a time: a single working copy is alive (large N)
     for X in Xs:
         check_matrix(X, k)  # report bad input before starting threads
     per = max(1, budget // len(Xs))
@@ -408,6 +422,7 @@ def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, *, metric: Metric = "cos
                include_self: bool = False, chunk: int = 1024) -> np.ndarray:
     """Exact (len(rows), k) neighbour lists of the given rows only (query-vs-all; for recall checks)."""
     Y, sq = _scoring_rows(check_matrix(X, k), metric)
+    chunk = max(1, min(chunk, _QUERY_BLOCK // len(Y)))  # bound the (c, N) block at large N
     out = []
     for start in range(0, len(rows), chunk):
         q = np.asarray(rows[start:start + chunk], dtype=np.int64)

@@ -24,6 +24,8 @@ import numpy as np
 
 from mmwe.errors import MmweError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 @dataclass
 class _Table:
@@ -52,9 +54,12 @@ def _parse_row(cells: list[str], path: str, line: int, width: int | None) -> np.
         raise
     if width is not None and len(row) != width:
         raise MmweError(f"expected {width} values (as on the first row), got {len(row)}", path=path, line=line)
-    if not np.isfinite(row).all():
-        col = int(np.flatnonzero(~np.isfinite(row))[0]) + 2
-        raise MmweError(f"column {col}: expected a finite number, got {cells[col - 2].strip()!r}", path=path, line=line)
+    bad = ~(np.abs(row) <= _FLOAT32_MAX)  # NaN, inf, and values that overflow float32 (1e39)
+    if bad.any():
+        col = int(np.flatnonzero(bad)[0]) + 2
+        beyond = "; float32 holds at most 3.4e38" if np.isfinite(row[col - 2]) else ""
+        raise MmweError(f"column {col}: expected a finite number, got {cells[col - 2].strip()!r}{beyond}",
+                        path=path, line=line)
     return row
 
 
@@ -90,9 +95,10 @@ def _read_npy(p: Path) -> np.ndarray:
                         "np.save(path, matrix.astype('float32'))", path=p) from None
     if M.ndim != 2 or not np.issubdtype(M.dtype, np.number):
         raise MmweError(f"expected a 2-D numeric matrix (rows x dims), got shape {M.shape} dtype {M.dtype}", path=p)
-    bad = ~np.isfinite(M).all(axis=1)
+    bad = ~(np.abs(M) <= _FLOAT32_MAX).all(axis=1)  # NaN, inf, and values that overflow float32
     if bad.any():
-        raise MmweError(f"row {int(np.flatnonzero(bad)[0]) + 1}: expected finite values, got NaN/inf", path=p)
+        raise MmweError(f"row {int(np.flatnonzero(bad)[0]) + 1}: expected finite values, got NaN/inf (or a value "
+                        "beyond float32's 3.4e38)", path=p)
     return M.astype(np.float32)
 
 

@@ -482,7 +482,8 @@ def _parse_numbers(rests: list[bytes], dim: int) -> np.ndarray:
     read = pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22)
     parse = pcsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False, escape_char=False)
     convert = pcsv.ConvertOptions(column_types={f"f{j}": pa.float32() for j in range(dim)})
-    table = pcsv.read_csv(pa.BufferReader(b"\n".join(rests)), read_options=read, parse_options=parse,
+    # The final newline matters: pyarrow reads a lone 1-byte line without one as an empty file.
+    table = pcsv.read_csv(pa.BufferReader(b"\n".join(rests) + b"\n"), read_options=read, parse_options=parse,
                           convert_options=convert)
     return np.stack([table.column(j).to_numpy() for j in range(dim)], axis=1).astype(np.float32, copy=False)
 
@@ -637,6 +638,8 @@ def _load_npy(path: Path, limit: int | None) -> Vectors:
         raise MmweError(f"not a readable .npy file ({exc})", path=path) from None
     if m.ndim != 2 or not (np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)):
         raise MmweError(f"expected a 2-D numeric matrix (words x dims), got {m.dtype} of shape {m.shape}", path=path)
+    if 0 in m.shape:
+        raise MmweError(f"expected at least one word and one dimension, got a matrix of shape {m.shape}", path=path)
     words = _read_words_file(wpath, limit)
     n = len(words) if limit is None else min(limit, m.shape[0])
     if len(words) != (m.shape[0] if limit is None else n):

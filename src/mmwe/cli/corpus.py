@@ -62,7 +62,8 @@ def _build_with_progress(sources, out, cfg) -> dict:
     from mmwe.corpus import build_corpus
 
     columns = (SpinnerColumn(), TextColumn("reading images"), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    console = Console(stderr=True)  # not a terminal (a pipe, a log): no bar, whose exit would add a blank line
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("build", total=None)
         return build_corpus(sources, out, cfg, progress=lambda n: bar.advance(task, n))
 

@@ -35,10 +35,14 @@ def features(
 ) -> None:
     """Extract 1280-d pooled EfficientNet-Lite0 features for every image of a corpus.
 
-    Unreadable, truncated, oversized or missing images are skipped and counted by reason.
+    Unreadable, truncated, oversized or missing images are skipped and counted by reason. Finished chunks are
+    kept in .OUT.partial/ until the output is written, so a run interrupted and started again resumes.
     """
     from mmwe.fileio import check_output_path
-    from mmwe.vision.extract import FeatureConfig, corpus_size, default_output, extract_corpus, write_run
+    import shutil
+
+    from mmwe.vision.extract import (FeatureConfig, corpus_size, default_output, extract_corpus, partial_dir,
+                                     write_run)
 
     cfg = FeatureConfig(model=model, backend=backend, binarize=binarize, threshold=threshold,  # type: ignore[arg-type]
                         batch_size=batch_size, limit=limit, max_pixels=max_pixels, num_threads=threads,
@@ -52,8 +56,10 @@ def features(
     check_output_path(target)
     with _progress(quiet=json) as bar:
         task = bar.add_task("images", total=total)
-        run = extract_corpus(corpus, cfg, progress=lambda n: bar.advance(task, n))
+        # finished chunks are kept beside the output: an interrupted run resumes after the last one
+        run = extract_corpus(corpus, cfg, progress=lambda n: bar.advance(task, n), partial=partial_dir(target))
     write_run(target, run, cfg, corpus_dir=corpus)
+    shutil.rmtree(partial_dir(target), ignore_errors=True)
     summary = {"output": str(target), "model": cfg.model, "backend": cfg.backend, "binarized": cfg.binarize,
                "threshold": cfg.threshold if cfg.binarize else None, **run.summary()}
     if json:
@@ -63,8 +69,9 @@ def features(
 
 
 def _progress(quiet: bool) -> Progress:
+    console = Console(stderr=True)  # not a terminal (a pipe, a log): no bar, whose exit would add a blank line
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+                    TimeRemainingColumn(), console=console, disable=quiet or not console.is_terminal, transient=True)
 
 
 def _print_summary(s: dict) -> None:

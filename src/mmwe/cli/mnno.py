@@ -41,10 +41,10 @@ def run_mnno(path_a: str, path_b: str, cfg: MnnoConfig, progress=None) -> dict:
 def mnno_command(
     a: Annotated[str, typer.Argument(metavar="A", help="First set: .csv (label,v1,...,vd), .npy, or a word-vector file.")],
     b: Annotated[str, typer.Argument(metavar="B", help="Second set, paired with the first by row (or by shared words).")],
-    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Neighbours per point.")] = 10,
+    k: Annotated[int, typer.Option("--k", "-k", help="Neighbours per point.")] = 10,
     metric: Annotated[str, typer.Option(help="cosine | euclidean")] = "cosine",
     include_self: Annotated[bool, typer.Option("--include-self", help="Count each point as its own neighbour (the authors' released code).")] = False,
-    permutations: Annotated[int, typer.Option(min=0, help="Shuffled pairings for a null distribution and p-value.")] = 0,
+    permutations: Annotated[int, typer.Option(help="Shuffled pairings for a null distribution and p-value.")] = 0,
     backend: Annotated[str, typer.Option(help="exact | faiss | hnsw (approximate, for very large N).")] = "exact",
     alignment: Annotated[bool, typer.Option(help="Also report mutual k-NN and linear CKA.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
@@ -57,6 +57,10 @@ def mnno_command(
     By default a point is not its own neighbour (the paper's definition); --include-self reproduces the
     authors' released code.
     """
+    if k < 1:  # checked here rather than by typer, whose usage errors are several lines
+        raise MmweError(f"--k: expected an integer >= 1, got {k}")
+    if permutations < 0:
+        raise MmweError(f"--permutations: expected an integer >= 0, got {permutations}")
     if metric not in ("cosine", "euclidean"):
         raise MmweError(f"--metric must be cosine or euclidean, got {metric!r}")
     if backend not in ("exact", "faiss", "hnsw"):

@@ -22,12 +22,16 @@ def convert(
     dst: str = typer.Argument(..., metavar="OUT", help="Output file; .gz suffix gzips the text formats."),
     from_fmt: Optional[str] = typer.Option(None, "--from", help=f"Input format (default: detected). {_FMT_HELP}"),
     to_fmt: Optional[str] = typer.Option(None, "--to", help=f"Output format (default: from OUT's suffix). {_FMT_HELP}"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Keep only the first N vectors."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Keep only the first N vectors."),
 ) -> None:
     """Convert a word-vector file to another format (written atomically)."""
     from mmwe.fileio import check_output_path
     from mmwe.vectors import load, save
 
+    if limit is not None and limit < 1:  # checked here rather than by typer, whose usage errors are several lines
+        from mmwe.errors import MmweError
+
+        raise MmweError(f"--limit: expected an integer >= 1, got {limit}")
     check_output_path(dst)  # fail before a long read
     vecs = load(src, fmt=from_fmt, limit=limit)
     save(vecs, dst, fmt=to_fmt)
@@ -38,9 +42,13 @@ def convert(
 def info(
     path: str = typer.Argument(..., help="Vector file or built-in name (glove-6b-50d)."),
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-    show: int = typer.Option(10, "--show", min=0, help="How many first words to list."),
+    show: int = typer.Option(10, "--show", help="How many first words to list."),
 ) -> None:
     """Print the size, format, first words and norm summary of a vector file."""
+    if show < 0:  # checked here rather than by typer, whose usage errors are several lines
+        from mmwe.errors import MmweError
+
+        raise MmweError(f"--show: expected an integer >= 0, got {show}")
     report = vectors_info(path, show=show)
     if json_out:
         print_json(report)

@@ -3,7 +3,9 @@
 Everything streams: readers yield records one at a time, the shard writer keeps one row group. The only state
 that grows with the corpus is a set of 64-bit hashes of image keys (to drop repeated images; ~60 bytes per
 image) and the word counts. The directory is built beside the output under a temporary name and renamed into
-place at the end, so a failed build never leaves a half-written corpus.
+place at the end, so a failed build never leaves a half-written corpus. After each finished shard the build
+saves its position and counters there (progress.json): a build that was killed or interrupted resumes after
+its last finished shard when the same command is run again (same sources, unchanged, and same settings).
 """
 
 from __future__ import annotations
@@ -105,11 +107,90 @@ class _Counts:
         return total
 
 
+# -- resuming: the state after each finished shard ---------------------------------------------------------
+_PROGRESS = "progress.json"
+
+
+def _identity(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitConfig) -> dict:
+    """What a resumed build must share with the interrupted one (sources as they were, all settings)."""
+    def stamp(s: str) -> list:
+        p = Path(s)
+        return [s, None, None] if not p.is_file() else [str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns]
+    return {"sources": [[*stamp(s), spec.name] for s, spec in pairs], "preprocess": pre.as_dict(),
+            "split": spl.as_dict(), "read": cfg.read.as_dict(), "shard_size": cfg.shard_size,
+            "row_group_size": cfg.row_group_size}
+
+
+def _save_progress(tmp: Path, identity: dict, consumed: int, tally: Tally, counts: _Counts, seen: set[int],
+                   shards: list[dict]) -> None:
+    """Record a finished shard: the stream position and every counter, written atomically (seen hashes first)."""
+    import numpy as np
+
+    from mmwe.fileio import atomic_path, atomic_write
+
+    seen_file = f"seen-{len(shards):05d}.npy"
+    with atomic_path(tmp / seen_file) as p:
+        np.save(p, np.fromiter(seen, dtype=np.uint64, count=len(seen)), allow_pickle=False)
+    state = {"identity": identity, "consumed": consumed, "seen": seen_file, "shards": [dict(s) for s in shards],
+             "tally": {"records_read": tally.records_read, "sentences_read": tally.sentences_read,
+                       "bad_records": tally.bad_records, "dropped_records": tally.dropped_records,
+                       "removed_sentences": tally.removed_sentences},
+             "by_split": counts.by_split, "words": counts.words}
+    with atomic_write(tmp / _PROGRESS, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, ensure_ascii=False)
+    for old in tmp.glob("seen-*.npy"):
+        if old.name != seen_file:
+            old.unlink()
+
+
+def _load_progress(tmp: Path, identity: dict) -> dict | None:
+    """The saved state of an interrupted build of the same sources and settings, else None."""
+    import numpy as np
+
+    try:
+        state = json.loads((tmp / _PROGRESS).read_text(encoding="utf-8"))
+        if state["identity"] != json.loads(json.dumps(identity)):
+            return None
+        state["seen"] = set(np.load(tmp / state["seen"], allow_pickle=False).tolist())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
+
+
+def _restore(state: dict, tally: Tally, counts: _Counts, writer: ShardWriter, shard_dir: Path) -> set[int]:
+    """Put the counters and the shard list back as they were after the last finished shard."""
+    t = state["tally"]
+    tally.records_read, tally.sentences_read = t["records_read"], t["sentences_read"]
+    for name in ("bad_records", "dropped_records", "removed_sentences"):
+        setattr(tally, name, Counter(t[name]))
+    counts.by_split = state["by_split"]
+    counts.words = {s: Counter(c) for s, c in state["words"].items()}
+    writer.shards = state["shards"]
+    kept = {Path(s["file"]).name for s in writer.shards}
+    for f in shard_dir.glob("*.parquet"):  # the shard being written when the build stopped
+        if f.name not in kept:
+            f.unlink()
+    return state["seen"]
+
+
 def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitConfig, tmp: Path,
                    progress: Callable[[int], None] | None) -> tuple[Tally, _Counts, list[dict]]:
+    """Stream, clean, split and shard every record; after each finished shard the state is saved in ``tmp``,
+    and a build started again on the same ``tmp`` skips the records of the finished shards."""
     tally, counts, seen = Tally(), _Counts(), set()
     writer = ShardWriter(tmp / "shards", shard_size=cfg.shard_size, row_group_size=cfg.row_group_size)
+    identity = _identity(pairs, cfg, pre, spl)
+    state = _load_progress(tmp, identity)
+    skip = 0 if state is None else state["consumed"]
+    consumed = 0
     for raw in _merged(pairs, cfg.read, tally):
+        consumed += 1
+        if consumed <= skip:  # done before the interruption: only the readers' position is rebuilt
+            if consumed == skip:
+                seen = _restore(state, tally, counts, writer, tmp / "shards")
+                if progress is not None:
+                    progress(skip)
+            continue
         h = _key_hash(raw.image)
         if h in seen:  # the same image again, not adjacent: keep the first
             tally.dropped_records["duplicate_image"] += 1
@@ -118,8 +199,10 @@ def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitCon
         sentences = clean_record(raw, pre, tally)
         if sentences:
             rec = Record(raw.image, raw.image_path, sentences, assign_split(raw.image, spl))
-            writer.add(rec)
+            finished = writer.add(rec)
             counts.add(rec)
+            if finished:
+                _save_progress(tmp, identity, consumed, tally, counts, seen, writer.shards)
         if progress is not None:
             progress(1)
     return tally, counts, writer.close()
@@ -165,7 +248,11 @@ def build_corpus(sources: list[str], out: str | os.PathLike, cfg: BuildConfig | 
                             "check the source format (--reader) and the thresholds", path=pairs[0][0])
         write_token_counts(tmp / "token_counts.tsv", counts.train_words, counts.all_words())
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        for f in [tmp / _PROGRESS, *tmp.glob("seen-*.npy")]:
+            f.unlink(missing_ok=True)
         _finish_output(tmp, out)
+    except KeyboardInterrupt:  # keep the finished shards: the same command resumes after the last one
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -188,9 +275,10 @@ def _start_output(out: Path, overwrite: bool) -> Path:
         raise MmweError("output exists and is a file; give a folder name", path=out)
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise MmweError("output folder is not empty; pass --overwrite to replace it or choose another", path=out)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = out.parent / f".{out.name}.partial"  # a fixed name, so that an interrupted build can resume
+    if not (tmp / _PROGRESS).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(exist_ok=True)
     return tmp
 
 

@@ -90,7 +90,8 @@ def restricted_load(fh: BinaryIO, *, path: str | os.PathLike | None = None) -> A
     try:
         obj = RestrictedUnpickler(fh, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, struct.error, UnicodeDecodeError) as exc:
+            KeyError, struct.error, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+        # OverflowError / MemoryError: a FRAME or BINBYTES opcode claiming an absurd length (a few bytes suffice)
         raise MmweError(f"expected a pickle of plain data (dicts, lists, strings), got: {exc}; "
                         "only open pickles from a source you trust", path=path) from None
     return _unstub(obj)

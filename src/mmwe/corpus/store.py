@@ -48,7 +48,8 @@ class ShardWriter:
         self._in_shard = 0
         self._buf: dict[str, list] = {name: [] for name in SCHEMA.names}
 
-    def add(self, rec: Record) -> None:
+    def add(self, rec: Record) -> bool:
+        """Append one record; True when it completed (and closed) a shard."""
         if self._writer is None:
             name = f"part-{len(self.shards):05d}.parquet"
             self._writer = pq.ParquetWriter(self.dir / name, SCHEMA, compression="zstd")
@@ -61,6 +62,8 @@ class ShardWriter:
             self._flush()
         if self._in_shard >= self.shard_size:
             self._close_shard()
+            return True
+        return False
 
     def _flush(self) -> None:
         if self._buf["image"]:

@@ -143,6 +143,19 @@ def _require_found(found: int, vectors, benchmark: Benchmark, minimum: int = 3) 
         )
 
 
+def _require_varying(sims: np.ndarray, vectors, benchmark: Benchmark, similarity: str) -> None:
+    """A constant similarity column has no rank correlation: say why (zero vectors under cosine) and stop."""
+    if sims.size == 0 or np.ptp(sims) > 0:
+        return
+    norms = np.linalg.norm(vectors.matrix, axis=1)
+    zero = [w for w in benchmark.words if w in vectors and norms[vectors.key_to_index[w]] == 0]
+    why = (f"; {len(zero)} of its words have zero vectors (e.g. {zero[0]!r}), whose cosine similarity is "
+           "undefined (scored 0); fix: drop or retrain the zero vectors" if zero and similarity == "cosine" else "")
+    raise MmweError(f"expected varying similarities on benchmark {benchmark.name!r}, got the same value for all "
+                    f"{sims.size} scored pairs, so no correlation can be computed{why}",
+                    path=getattr(vectors, "source", None))
+
+
 # -- evaluation -------------------------------------------------------------------------------------
 def evaluate(
     vectors,
@@ -166,6 +179,7 @@ def evaluate(
     _require_found(found, vectors, bench)
     use = ~np.isnan(sims)
     x, y = bench.scores[use], sims[use]  # (S,) human, model
+    _require_varying(y, vectors, bench, similarity)
     out = {
         "benchmark": bench.name,
         "similarity": similarity,

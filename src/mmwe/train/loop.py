@@ -194,7 +194,11 @@ class Run:
         self.state["done"] = None  # a larger --epochs / --max-steps may continue a finished run
         best = self.out / "checkpoints" / "best.pt"
         if best.is_file():
-            self.best_model = torch.load(best, map_location="cpu", weights_only=True)
+            try:
+                self.best_model = torch.load(best, map_location="cpu", weights_only=True)
+            except Exception as exc:  # truncated or foreign: unpickling errors of several types
+                raise MmweError(f"expected the best model of this run, could not read it ({type(exc).__name__}); "
+                                "delete it to resume without it", path=best) from None
 
     def log(self, record: dict) -> None:
         if not self.world.main:

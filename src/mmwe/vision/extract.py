@@ -255,16 +255,91 @@ def default_output(corpus_dir: str | Path, cfg: FeatureConfig) -> Path:
     return Path(corpus_dir) / "features" / f"{cfg.model}{'-bin' if cfg.binarize else ''}.npy"
 
 
+def partial_dir(path: str | Path) -> Path:
+    """Where an interrupted extraction into ``path`` keeps its finished chunks: ``.NAME.partial/`` beside it."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.partial")
+
+
+def _partial_identity(corpus_dir: str | Path, cfg: FeatureConfig, chunk: int) -> dict:
+    """What must not change for finished chunks to be reused (the settings that change the features)."""
+    return {"corpus": str(Path(corpus_dir).resolve()), "records": corpus_size(corpus_dir), "model": cfg.model,
+            "backend": cfg.backend, "max_pixels": cfg.max_pixels, "resize": cfg.resize, "batch_size": cfg.batch_size,
+            "limit": cfg.limit, "chunk": chunk}
+
+
+def _open_partial(folder: Path, identity: dict) -> list[dict]:
+    """The finished chunks recorded in ``folder`` (empty, and the folder reset, when it was made otherwise)."""
+    import shutil
+
+    state = folder / "progress.json"
+    if state.is_file():
+        try:
+            saved = json.loads(state.read_text(encoding="utf-8"))
+            if saved.get("identity") == identity and all((folder / c["file"]).is_file() for c in saved["chunks"]):
+                return saved["chunks"]
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged progress file: start over
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return []
+
+
+def _extract_resumable(items: Iterator[tuple[str, str | None]], extractor: FeatureExtractor, cfg: FeatureConfig,
+                       folder: Path, identity: dict, progress: Callable[[int], None] | None) -> FeatureRun:
+    """extract_images in chunks of ``identity["chunk"]`` records, each saved in ``folder`` before the next starts.
+
+    Chunks hold whole batches, so the batches (and the features) are the same as in one uninterrupted pass.
+    """
+    from mmwe.fileio import atomic_path
+
+    chunks = _open_partial(folder, identity)
+    done = sum(c["records"] for c in chunks)
+    if progress is not None and done:
+        progress(done)
+    items = islice(items, done, None)
+    while group := list(islice(items, identity["chunk"])):
+        part = extract_images(group, extractor, cfg, progress=progress)
+        name = f"chunk-{len(chunks):05d}.npy"
+        with atomic_path(folder / name) as tmp:
+            np.save(tmp, part.matrix, allow_pickle=False)
+        chunks.append({"file": name, "records": len(group), "keys": part.keys, "skipped": dict(part.skipped),
+                       "examples": part.examples, "seconds": part.seconds})
+        with atomic_write(folder / "progress.json", "w", encoding="utf-8") as fh:
+            json.dump({"identity": identity, "chunks": chunks}, fh)
+    run = FeatureRun([k for c in chunks for k in c["keys"]], np.zeros((0, extractor.dim), np.float32))
+    mats = [np.load(folder / c["file"], allow_pickle=False) for c in chunks]
+    if mats:
+        run.matrix = np.concatenate(mats).astype(np.float32, copy=False)
+    for c in chunks:
+        run.skipped.update(c["skipped"])
+        run.examples.extend(tuple(e) for e in c["examples"])
+        run.seconds += c["seconds"]
+    run.examples = run.examples[:5]
+    return run
+
+
 def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: FeatureExtractor | None = None,
-                   progress: Callable[[int], None] | None = None) -> FeatureRun:
-    """Features (binarised when ``cfg.binarize``) of every image of a corpus folder."""
+                   progress: Callable[[int], None] | None = None, partial: str | Path | None = None,
+                   chunk: int | None = None) -> FeatureRun:
+    """Features (binarised when ``cfg.binarize``) of every image of a corpus folder.
+
+    With ``partial`` (a folder, see `partial_dir`), finished chunks of ``chunk`` records (default: 32 batches)
+    are kept there, and a run started again with the same settings resumes after the last finished chunk.
+    The caller removes the folder once the output is written.
+    """
     cfg.validate()
     items = iter_corpus_images(corpus_dir)
     if cfg.limit is not None:
         items = islice(items, cfg.limit)
     if extractor is None:
         extractor = make_extractor(cfg.model, cfg.backend, num_threads=cfg.num_threads, cache_dir=cfg.cache_dir)
-    run = extract_images(items, extractor, cfg, progress=progress)
+    if partial is None:
+        run = extract_images(items, extractor, cfg, progress=progress)
+    else:
+        size = max(1, (chunk or 32 * cfg.batch_size) // cfg.batch_size) * cfg.batch_size  # whole batches only
+        identity = _partial_identity(corpus_dir, cfg, size)
+        run = _extract_resumable(items, extractor, cfg, Path(partial), identity, progress)
     if cfg.binarize:
         run.matrix, run.thresholds = binarize(run.matrix, cfg.threshold)
     return run

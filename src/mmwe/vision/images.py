@@ -155,7 +155,10 @@ def rasterize_svg(data: bytes, *, size: int = 224, max_bytes: int = DEFAULT_MAX_
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImageError("bad_svg", "SVG is not UTF-8 text", path=name or None) from None
-    text, _ = sanitize_svg(text)
+    try:
+        text, _ = sanitize_svg(text)
+    except ImageError as exc:  # sanitize_svg sees only text: name the file here
+        raise ImageError(exc.reason, exc.message, path=name or None) from None
     try:
         png = resvg_py.svg_to_bytes(svg_string=text, width=size, height=size)
     except (ValueError, RuntimeError, OSError) as exc:  # resvg reports parse errors as ValueError

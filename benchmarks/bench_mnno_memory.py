@@ -1,0 +1,143 @@
+"""Peak resident memory and time of mNNO on two large paired random sets (default N = 1,000,000 x 300).
+
+What runs: V and Z are float32 standard-normal (N, d) matrices, generated in place in chunks (no float64
+temporary); then the two neighbour searches of ``mmwe.metrics.mnno.mnno`` run one after the other through
+``mmwe.neighbors.knn`` (what ``knn_many`` does for inputs this size) and ``overlap_score`` gives mNNO. With
+``--memmap DIR`` the inputs live in ``.npy`` files opened read-only with ``mmap_mode="r"`` (their pages then
+count towards the resident set only once they are read, as file-backed pages).
+
+How memory is measured: the kernel's high-water mark of the resident set, ``VmHWM`` in /proc/self/status
+(anonymous + file-backed + shared pages; the same figure as ``ru_maxrss``), read at the start, after the
+inputs exist, every ``--every`` seconds during the search and at the end. It is a measurement, printed,
+never asserted. The exact search's memory is flat after its set-up (inputs + one float32 working copy +
+one GEMM block + the (N, K) lists), so a run stopped by ``--max-seconds`` still reports the true peak of
+set-up and of the part searched; the time of a full run is then extrapolated from the fraction done.
+
+    .venv/bin/python benchmarks/bench_mnno_memory.py [--n 1000000] [--d 300] [--k 10] [--backend exact]
+        [--threads 2] [--memmap DIR] [--max-seconds S] [--every 60] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+GIB = 1 << 30
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def rss_gib() -> tuple[float, float]:
+    """(current RSS, peak RSS) of this process in GiB, from /proc/self/status (VmRSS, VmHWM)."""
+    return _status_kib("VmRSS") / (1 << 20), _status_kib("VmHWM") / (1 << 20)
+
+
+def random_matrix(n: int, d: int, seed: int, path: Path | None, chunk: int = 1 << 16) -> np.ndarray:
+    """(n, d) float32 N(0, 1), filled chunk by chunk (in RAM, or in a .npy then reopened as a read-only memmap)."""
+    rng = np.random.default_rng(seed)
+    if path is None:
+        X = np.empty((n, d), dtype=np.float32)
+    else:
+        X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
+    for s in range(0, n, chunk):
+        X[s:s + chunk] = rng.standard_normal((min(chunk, n - s), d), dtype=np.float32)
+    if path is None:
+        return X
+    X.flush()
+    del X
+    return np.load(path, mmap_mode="r")
+
+
+class _Budget(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--d", type=int, default=300)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--backend", default="exact", choices=["exact", "faiss", "hnsw"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memmap", default=None, help="folder for the two input .npy files (read as memmaps)")
+    ap.add_argument("--max-seconds", type=float, default=None, help="stop the exact search after this long")
+    ap.add_argument("--every", type=float, default=60.0, help="seconds between progress lines")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from mmwe.metrics.mnno import chance_overlap, overlap_score
+    from mmwe.neighbors import knn
+
+    t0 = time.perf_counter()
+    base = rss_gib()[1]
+    folder = Path(args.memmap) if args.memmap else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    V = random_matrix(args.n, args.d, 1, folder / "V.npy" if folder else None)
+    Z = random_matrix(args.n, args.d, 2, folder / "Z.npy" if folder else None)
+    after_inputs = rss_gib()[1]
+    t_gen = time.perf_counter() - t0
+    state = {"set": 0, "last": time.perf_counter(), "fraction": 0.0}
+    t_search = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        state["fraction"] = (state["set"] + done / total) / 2
+        now = time.perf_counter()
+        if now - state["last"] >= args.every:
+            state["last"] = now
+            cur, peak = rss_gib()
+            print(f"  {now - t_search:8.0f} s  {100 * state['fraction']:5.1f}% of the search  rss {cur:.2f} GiB  "
+                  f"peak {peak:.2f} GiB", file=sys.stderr, flush=True)
+        if args.max_seconds is not None and now - t_search > args.max_seconds:
+            raise _Budget
+
+    lists, complete = [], True
+    try:
+        for i, X in enumerate((V, Z)):
+            state["set"] = i
+            if args.backend == "exact":
+                lists.append(knn(X, args.k, backend="exact", progress=progress))
+            else:
+                lists.append(knn(X, args.k, backend=args.backend))
+    except _Budget:
+        complete = False
+    seconds = time.perf_counter() - t_search
+    result = {
+        "n": args.n, "d": args.d, "k": args.k, "backend": args.backend, "threads": args.threads,
+        "inputs": "memmap" if folder else "ram", "input_gib": round(2 * args.n * args.d * 4 / GIB, 3),
+        "complete": complete, "fraction_searched": 1.0 if complete else round(state["fraction"], 4),
+        "search_seconds": round(seconds, 1), "generate_seconds": round(t_gen, 1),
+        "peak_rss_gib": round(rss_gib()[1], 3), "rss_after_imports_gib": round(base, 3),
+        "rss_after_inputs_gib": round(after_inputs, 3),
+    }
+    if complete:
+        result["mnno"] = overlap_score(*lists)
+        result["chance"] = chance_overlap(args.n, args.k)
+    elif state["fraction"] > 0:
+        result["estimated_full_seconds"] = round(seconds / state["fraction"])
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    return result
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    main()
