@@ -235,3 +235,14 @@ def test_cli_train_json(corpus, tmp_path, capsys):
     assert out["model"] == "C" and out["steps"] == 4 and (tmp_path / "run" / "vectors.txt").is_file()
     rc = run_cli(["train", str(corpus), "--model", "A", "--proj", "64", "--out", str(tmp_path / "x"), "--json"])
     assert rc == 2 and "--proj equal to --emb-dim" in capsys.readouterr().err
+
+
+def test_global_quiet_turns_off_the_training_progress_bar(corpus, tmp_path, capsys):
+    argv = ["train", str(corpus), "--model", "puretext", "--emb-dim", "8", "--proj", "8", "--hidden", "8",
+            "--negatives", "5", "--batch-size", "32", "--min-count", "1", "--epochs", "1", "--device", "cpu",
+            "--threads", "1"]
+    assert run_cli(["--quiet", *argv, "--out", str(tmp_path / "q")]) == 0
+    assert run_cli([*argv, "--out", str(tmp_path / "loud")]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "q" / "config.json").read_text())["config"]["progress"] is False
+    assert json.loads((tmp_path / "loud" / "config.json").read_text())["config"]["progress"] is True

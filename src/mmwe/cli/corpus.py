@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmwe.cli import app
+from mmwe.cli import quiet as global_quiet
 from mmwe.cli._common import print_json
 
 corpus_app = typer.Typer(help="Build and inspect image-sentence corpora.", no_args_is_help=True)
@@ -63,7 +64,7 @@ def _build_with_progress(sources, out, cfg) -> dict:
 
     columns = (SpinnerColumn(), TextColumn("reading images"), MofNCompleteColumn(), TimeElapsedColumn())
     console = Console(stderr=True)  # not a terminal (a pipe, a log): no bar, whose exit would add a blank line
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal or global_quiet()) as bar:
         task = bar.add_task("build", total=None)
         return build_corpus(sources, out, cfg, progress=lambda n: bar.advance(task, n))
 

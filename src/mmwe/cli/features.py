@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mmwe.cli import app
+from mmwe.cli import quiet as global_quiet
 from mmwe.cli._common import print_json
 from mmwe.errors import MmweError
 
@@ -71,7 +72,7 @@ def features(
 def _progress(quiet: bool) -> Progress:
     console = Console(stderr=True)  # not a terminal (a pipe, a log): no bar, whose exit would add a blank line
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, disable=quiet or not console.is_terminal, transient=True)
+                    TimeRemainingColumn(), console=console, disable=quiet or global_quiet() or not console.is_terminal, transient=True)
 
 
 def _print_summary(s: dict) -> None:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mmwe.cli import app
+from mmwe.cli import quiet as global_quiet
 from mmwe.cli._common import print_json
 from mmwe.errors import MmweError
 
@@ -99,7 +100,7 @@ def _fit_with_progress(X: np.ndarray, Y: np.ndarray, cfg, *, quiet: bool):
 
     columns = (TextColumn("training {task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn())
-    with Progress(*columns, transient=True, disable=quiet, console=Console(stderr=True)) as bar:
+    with Progress(*columns, transient=True, disable=quiet or global_quiet(), console=Console(stderr=True)) as bar:
         task = bar.add_task(f"{cfg.model}/{cfg.loss}", total=cfg.epochs, status="")
 
         def on_epoch(epoch: int, hist: dict) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from mmwe.cli import app
+from mmwe.cli import quiet as global_quiet
 from mmwe.cli._common import print_json
 from mmwe.errors import MmweError
 
@@ -74,9 +75,10 @@ def mnno_command(
 
 
 def _run_with_progress(a: str, b: str, cfg: MnnoConfig) -> dict:
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(transient=True, disable=global_quiet(), console=Console(stderr=True)) as bar:
         task = bar.add_task("permutations", total=max(cfg.permutations, 1), visible=cfg.permutations > 0)
         return run_mnno(a, b, cfg, progress=lambda done, total: bar.update(task, completed=done))
 
