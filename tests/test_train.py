@@ -246,3 +246,31 @@ def test_global_quiet_turns_off_the_training_progress_bar(corpus, tmp_path, caps
     capsys.readouterr()
     assert json.loads((tmp_path / "q" / "config.json").read_text())["config"]["progress"] is False
     assert json.loads((tmp_path / "loud" / "config.json").read_text())["config"]["progress"] is True
+
+
+def test_torchrun_cli_matches_one_process(corpus, tmp_path):
+    """The README's command: `torchrun --nproc_per_node=2 --no-python mmwe train ...` (gloo, 2 CPU processes)."""
+    import os
+    import subprocess
+    import sys
+
+    bindir = os.path.dirname(sys.executable)
+    torchrun, mmwe = os.path.join(bindir, "torchrun"), os.path.join(bindir, "mmwe")
+    if not (os.path.exists(torchrun) and os.path.exists(mmwe)):
+        pytest.skip("torchrun / mmwe console scripts not installed beside this python")
+    args = ["train", str(corpus), "--model", "A", "--emb-dim", "8", "--proj", "8", "--hidden", "16",
+            "--negatives", "10", "--batch-size", "16", "--min-count", "1", "--epochs", "1", "--max-steps", "4",
+            "--lr", "0.5", "--checkpoint-every", "0", "--threads", "1", "--device", "cpu", "--json"]
+    assert run_cli([*args, "--out", str(tmp_path / "one")]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    from mmwe.train.ddp import _free_port
+
+    res = subprocess.run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "--no-python", mmwe, *args,
+                          "--out", str(tmp_path / "two")], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    a, b = last_model(tmp_path / "one"), last_model(tmp_path / "two")
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    m1 = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    m2 = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert m2["world_size"] == 2 and m2["steps"] == m1["steps"] == 4
+    assert m1["train_tokens"] > 0 and m1["tokens_per_s"] > 0  # counted also when --max-steps ends mid-epoch

@@ -240,6 +240,7 @@ class Run:
         t0, tok0, win = time.perf_counter(), 0, [0.0, 0.0, 0]
         for bi in range(st["batch"], len(batches)):
             if cfg.max_steps is not None and st["step"] >= cfg.max_steps:
+                self._account(t0, tok0)  # the steps run so far still count towards tokens/s
                 return False
             lm, aux, n_tok = self.stepper.step(batches[bi])
             st["batch"], st["step"] = bi + 1, st["step"] + 1
