@@ -45,6 +45,16 @@ def progress_bar(*, disable: bool = False, transient: bool = True):
                     console=Console(stderr=True))
 
 
+def bar_callback(bar):
+    """A ``(done, total, what)`` callback (the experiments' progress protocol) drawing one task on ``bar``."""
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int | None, what: str) -> None:
+        bar.update(task, completed=done, total=total, description=what)
+
+    return update
+
+
 def _version(value: bool) -> None:
     if value:
         from mmwe import __version__

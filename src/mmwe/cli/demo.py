@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from mmwe.cli import app, progress_bar, quiet
+from mmwe.cli import app, bar_callback, progress_bar, quiet
 
 
 def _default_iapr_dir() -> Path:
@@ -45,7 +45,6 @@ def demo(
         typer.echo(f"[demo] IAPR TC-12 not found at {iapr}: skipping that dataset", err=True)
     jobs.append(("collell-exp2", 2, "imagenet"))
     say = (lambda m: None) if quiet() else (lambda m: typer.echo(m, err=True))
-    from mmwe.cli.reproduce import _bar_callback
     runs: list[Path] = []
     t0 = time.perf_counter()
     for name, exp, dataset in jobs:
@@ -53,20 +52,20 @@ def demo(
         cfg = C.CollellConfig(dataset=dataset, data_dir=str(iapr) if dataset == "iaprtc12" else None,
                               epochs=collell_epochs, explorer_items=1000).validate()  # all 983 concepts
         with progress_bar() as bar:
-            result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, _bar_callback(bar))
+            result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, bar_callback(bar))
         C.save_run(result, out / name)
         say(C.summary_text(result))
         runs.append(out / name)
     if not skip_mao:
         say("[demo] mao (five language models on the openmoji corpus) ...")
         with progress_bar() as bar:
-            corpus, feats = M.prepare_openmoji(out, say, progress=_bar_callback(bar))
+            corpus, feats = M.prepare_openmoji(out, say, progress=bar_callback(bar))
         cfg = M.MaoConfig(train_overrides=dict(M.SMALL_CORPUS_OVERRIDES, progress=not quiet()))
         result = M.run(corpus, feats, out / "mao", cfg, log=say)
         say(M.markdown(result))
         runs.append(out / "mao")
     with progress_bar() as bar:
-        report = _write_report(runs, out / "report.html", _bar_callback(bar))
+        report = _write_report(runs, out / "report.html", bar_callback(bar))
     typer.echo(f"[demo] done in {time.perf_counter() - t0:.0f} s")
     typer.echo(f"report: {report}")
 

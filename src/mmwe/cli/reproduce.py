@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mmwe.cli import app, progress_bar, quiet
+from mmwe.cli import app, bar_callback, progress_bar, quiet
 from mmwe.cli._common import print_json
 from mmwe.errors import MmweError
 
@@ -60,12 +60,7 @@ def collell(
     if out is not None and not out.parent.is_dir():
         raise MmweError("expected the parent folder of --out to exist, got none; fix: create it first", path=out)
     with progress_bar(disable=json_out) as bar:
-        task = bar.add_task(f"collell exp {exp}", total=None)
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, description=what)
-
-        result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, progress)
+        result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, bar_callback(bar))
     if out is not None:
         C.save_run(result, out)
     if json_out:
@@ -112,7 +107,7 @@ def mao(
     if corpus is None:
         out.mkdir(parents=True, exist_ok=True)
         with progress_bar(disable=json_out) as bar:
-            corpus, auto_feats = M.prepare_openmoji(out, log, progress=_bar_callback(bar))
+            corpus, auto_feats = M.prepare_openmoji(out, log, progress=bar_callback(bar))
         features = features or auto_feats
     result = M.run(corpus, features, out, cfg, log=log)
     if json_out:
@@ -121,12 +116,3 @@ def mao(
     typer.echo(M.markdown(result))
     typer.echo(f"wrote {out}/results.json, {out}/results.md")
 
-
-def _bar_callback(bar):
-    """A ``(done, total, what)`` callback drawing one task on a rich progress bar."""
-    task = bar.add_task("", total=None)
-
-    def update(done: int, total: int | None, what: str) -> None:
-        bar.update(task, completed=done, total=total, description=what)
-
-    return update
