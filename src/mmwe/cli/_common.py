@@ -31,4 +31,8 @@ def _sanitize(obj: Any) -> Any:
         return {k: _sanitize(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_sanitize(v) for v in obj]
+    if isinstance(obj, np.bool_):  # json's default hook cannot return a bool for these
+        return bool(obj)
+    if isinstance(obj, np.floating):
+        return None if np.isnan(obj) else float(obj)
     return obj
