@@ -6,7 +6,9 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
+
+import numpy as np
 
 from mmwe.errors import MmweError
 
@@ -64,3 +66,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def json_ready(obj: Any, *, drop_private: bool = False) -> Any:
+    """A copy that ``json.dump`` accepts: NaN -> None, numpy scalars and arrays -> Python, at any depth.
+
+    ``drop_private`` leaves out dict keys starting with "_" (in-memory extras of a result, not results).
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v, drop_private=drop_private) for k, v in obj.items()
+                if not (drop_private and str(k).startswith("_"))}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v, drop_private=drop_private) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return None if obj != obj else float(obj)
+    return obj

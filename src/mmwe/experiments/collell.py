@@ -472,18 +472,10 @@ def summary_text(result: dict) -> str:
 
 
 def _plain(obj):
-    """JSON-ready copy: NaN -> None, numpy scalars -> Python."""
-    if isinstance(obj, dict):  # keys starting with "_" are in-memory extras (e.g. "_explorer"), not results
-        return {str(k): _plain(v) for k, v in obj.items() if not str(k).startswith("_")}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return None if obj != obj else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
+    """JSON-ready copy of a result: NaN -> None, numpy -> Python; "_" keys (e.g. "_explorer") left out."""
+    from mmwe.fileio import json_ready
+
+    return json_ready(obj, drop_private=True)
 
 
 def save_run(result: dict, run_dir: str | os.PathLike) -> Path:
