@@ -372,3 +372,52 @@ def test_cli_features_errors(tmp_path, capsys):
     assert "expected a corpus folder" in capsys.readouterr().err
     assert main(["features", str(tmp_path), "--backend", "tf"]) == 2
     assert "expected --backend in ['onnx', 'torch'], got 'tf'" in capsys.readouterr().err
+
+
+def _emoji_tar_shards(root: Path, openmoji: Path, n: int = 160) -> list[tuple[str, str]]:
+    """Real images in webdataset-style shards: ``n`` OpenMoji emoji as 96x96 JPEGs, two .tar and one .tar.gz."""
+    import io
+
+    svgs = sorted(openmoji.glob("*.svg"))[:n]
+    shards = [root / "a.tar", root / "b.tar", root / "c.tar.gz"]
+    items = []
+    handles = [tarfile.open(shards[0], "w"), tarfile.open(shards[1], "w"), tarfile.open(shards[2], "w:gz")]
+    for i, svg in enumerate(svgs):
+        buf = io.BytesIO()
+        load_image(svg).resize((96, 96)).save(buf, "JPEG", quality=90)
+        info = tarfile.TarInfo(f"{i:09d}.jpg")
+        info.size = buf.tell()
+        tf, shard = handles[i % 3], shards[i % 3]
+        tf.addfile(info, io.BytesIO(buf.getvalue()))
+        txt = f"emoji {svg.stem}".encode()
+        meta = tarfile.TarInfo(f"{i:09d}.txt")
+        meta.size = len(txt)
+        tf.addfile(meta, io.BytesIO(txt))
+        items.append((f"{i:09d}", f"{shard}::{i:09d}.jpg"))
+    for tf in handles:
+        tf.close()
+    return items
+
+
+def test_tar_shards_every_image_at_any_thread_count(onnx_ext, openmoji, tmp_path):
+    """Regression: one TarFile shared between decoding threads lost members at random ("no member ...")."""
+    items = _emoji_tar_shards(tmp_path, openmoji)
+    runs = {w: extract_images(items, onnx_ext, FeatureConfig(batch_size=16, workers=w)) for w in (1, 2, 4, 4)}
+    for w, run in runs.items():
+        assert run.skipped == Counter(), (w, run.skipped)
+        assert run.keys == [k for k, _ in items]
+    first = runs[1].matrix
+    for run in runs.values():
+        assert np.array_equal(run.matrix, first)  # bit-identical whatever the thread count
+
+
+def test_tar_member_unreadable_is_counted(onnx_ext, openmoji, tmp_path):
+    items = _emoji_tar_shards(tmp_path, openmoji, n=6)
+    shard = tmp_path / "a.tar"
+    data = bytearray(shard.read_bytes())
+    data[600:1400] = b"\0" * 800  # the first member's JPEG bytes zeroed: the archive still indexes
+    shard.write_bytes(bytes(data))
+    items.append(("gone", f"{shard}::nothing.jpg"))
+    run = extract_images(items, onnx_ext, FeatureConfig(batch_size=4, workers=2))
+    assert len(run.keys) == 5 and run.keys[0] == "000000001"
+    assert sum(run.skipped.values()) == 2 and run.skipped["missing_file"] == 1

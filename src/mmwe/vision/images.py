@@ -24,6 +24,7 @@ import io
 import os
 import re
 import tarfile
+import threading
 import warnings
 import zlib
 from collections import OrderedDict
@@ -53,32 +54,98 @@ class ImageError(MmweError):
 
 # -- reading bytes ---------------------------------------------------------------------------------------
 
-_TAR_CACHE: "OrderedDict[str, tarfile.TarFile]" = OrderedDict()  # a few open archives: members are read in order
+# Tar members are read without sharing a file handle between threads (a shared TarFile seeks under another
+# thread's read and loses members at random). An uncompressed archive is scanned once into an immutable index of
+# member offsets; each read then opens the archive itself and reads ``size`` bytes at the member's offset. A
+# compressed archive cannot be read at an offset: each thread keeps its own open TarFile for it.
+_TarIndex = dict  # member name -> (data offset, size, is a regular file)
+_TAR_INDEX: "OrderedDict[tuple[str, int, int], _TarIndex | None]" = OrderedDict()  # None: compressed archive
+_TAR_LOCK = threading.Lock()
+_TAR_LOCAL = threading.local()
 
 
-def _tar_member_bytes(archive: str, member: str, max_bytes: int) -> bytes:
-    """Bytes of one member of a tar archive (archives stay open: re-scanning a big tar per image is O(n^2))."""
-    tf = _TAR_CACHE.get(archive)
+def _archive_key(archive: str) -> tuple[str, int, int]:
+    try:
+        st = os.stat(archive)
+    except OSError as exc:
+        raise ImageError("missing_file", f"cannot open tar archive: {exc.strerror}", path=archive) from None
+    return (os.path.abspath(archive), st.st_mtime_ns, st.st_size)
+
+
+def _scan_tar(archive: str) -> _TarIndex | None:
+    """The member index of an uncompressed tar, or None for a compressed one."""
+    try:
+        with open(archive, "rb") as fh:
+            magic = fh.read(6)
+        if magic[:2] == b"\x1f\x8b" or magic[:3] == b"BZh" or magic == b"\xfd7zXZ\x00":
+            return None
+        with tarfile.open(archive, "r:") as tf:
+            return {m.name: (m.offset_data, m.size, m.isfile()) for m in tf.getmembers()}
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise ImageError("missing_file", f"cannot open tar archive: {exc}", path=archive) from None
+
+
+def _tar_index(archive: str) -> tuple[tuple[str, int, int], _TarIndex | None]:
+    key = _archive_key(archive)
+    with _TAR_LOCK:
+        if key in _TAR_INDEX:
+            _TAR_INDEX.move_to_end(key)
+            return key, _TAR_INDEX[key]
+    index = _scan_tar(archive)  # outside the lock: two threads may scan the same archive once each, harmlessly
+    with _TAR_LOCK:
+        _TAR_INDEX[key] = index
+        while len(_TAR_INDEX) > 64:
+            _TAR_INDEX.popitem(last=False)
+    return key, index
+
+
+def _compressed_member(key: tuple[str, int, int], archive: str, member: str) -> tuple[tarfile.TarInfo, tarfile.TarFile]:
+    """This thread's own open TarFile of a compressed archive (a few kept per thread), and the member's info."""
+    cache: OrderedDict = getattr(_TAR_LOCAL, "open", None) or OrderedDict()
+    _TAR_LOCAL.open = cache
+    tf = cache.get(key)
     if tf is None:
         try:
             tf = tarfile.open(archive, "r:*")
-        except (OSError, tarfile.TarError) as exc:
+        except (OSError, tarfile.TarError, EOFError) as exc:
             raise ImageError("missing_file", f"cannot open tar archive: {exc}", path=archive) from None
-        _TAR_CACHE[archive] = tf
-        while len(_TAR_CACHE) > 4:
-            _TAR_CACHE.popitem(last=False)[1].close()
-    _TAR_CACHE.move_to_end(archive)
+        cache[key] = tf
+        while len(cache) > 4:
+            cache.popitem(last=False)[1].close()
+    cache.move_to_end(key)
     try:
-        info = tf.getmember(member)
+        return tf.getmember(member), tf
     except KeyError:
         raise ImageError("missing_file", f"no member {member!r} in the archive", path=archive) from None
-    if not info.isfile():
+
+
+def _tar_member_bytes(archive: str, member: str, max_bytes: int) -> bytes:
+    """Bytes of one member of a tar archive; safe to call from any number of threads at once."""
+    key, index = _tar_index(archive)
+    if index is None:
+        info, tf = _compressed_member(key, archive, member)
+        entry = (info.offset_data, info.size, info.isfile())
+    elif member in index:
+        entry = index[member]
+    else:
+        raise ImageError("missing_file", f"no member {member!r} in the archive", path=archive)
+    offset, size, is_file = entry
+    if not is_file:
         raise ImageError("missing_file", f"member {member!r} is not a regular file", path=archive)
-    if info.size > max_bytes:
-        raise ImageError("too_many_bytes", f"member {member!r} has {info.size} bytes, limit {max_bytes}", path=archive)
-    fh = tf.extractfile(info)
-    assert fh is not None  # regular files always have a file object
-    return fh.read()
+    if size > max_bytes:
+        raise ImageError("too_many_bytes", f"member {member!r} has {size} bytes, limit {max_bytes}", path=archive)
+    try:
+        if index is None:
+            fh = tf.extractfile(info)
+            data = fh.read() if fh is not None else b""
+        else:
+            with open(archive, "rb") as raw:
+                data = os.pread(raw.fileno(), size, offset)
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
+        raise ImageError("unreadable", f"cannot read member {member!r}: {exc}", path=archive) from None
+    if len(data) != size:
+        raise ImageError("unreadable", f"member {member!r} is truncated ({len(data)} of {size} bytes)", path=archive)
+    return data
 
 
 def read_image_bytes(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
