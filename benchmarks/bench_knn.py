@@ -1,7 +1,7 @@
 """mNNO on two paired random sets: mmwe's blocked exact search vs faiss exact search vs the released procedure.
 
 Contenders (same data, same thread count for every library, one run):
-  mmwe      ``mmwe.metrics.mnno.mnno`` (exact backend), excluding self and including self;
+  mmwe      ``mmwe.metrics.overlap.mnno`` (exact backend), excluding self and including self;
   faiss     normalise rows, ``faiss.knn(x, x, k+1, METRIC_INNER_PRODUCT)`` for both sets (exact flat search),
             drop the self column, vectorised overlap count;
   released  Collell & Moens' code: sklearn ``NearestNeighbors(n_neighbors=k, metric='cosine',
@@ -57,7 +57,7 @@ def bench(n: int, d: int, k: int, threads: int, repeats: int, released: bool) ->
     import torch
     from threadpoolctl import threadpool_limits
 
-    from mmwe.metrics.mnno import mnno
+    from mmwe.metrics.overlap import mnno
 
     torch.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)

@@ -1,7 +1,7 @@
 """Peak resident memory and time of mNNO on two large paired random sets (default N = 1,000,000 x 300).
 
 What runs: V and Z are float32 standard-normal (N, d) matrices, generated in place in chunks (no float64
-temporary); then the two neighbour searches of ``mmwe.metrics.mnno.mnno`` run one after the other through
+temporary); then the two neighbour searches of ``mmwe.metrics.overlap.mnno`` run one after the other through
 ``mmwe.neighbors.knn`` (what ``knn_many`` does for inputs this size) and ``overlap_score`` gives mNNO. With
 ``--memmap DIR`` the inputs live in ``.npy`` files opened read-only with ``mmap_mode="r"`` (their pages then
 count towards the resident set only once they are read, as file-backed pages).
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
-    from mmwe.metrics.mnno import chance_overlap, overlap_score
+    from mmwe.metrics.overlap import chance_overlap, overlap_score
     from mmwe.neighbors import knn
 
     t0 = time.perf_counter()

@@ -22,11 +22,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from mmwe.models import CandidateSampler, full_softmax_nll, sampled_softmax_nll, sampling_distribution
-from mmwe.train import TrainConfig
-from mmwe.train.data import Dataset, Examples
-from mmwe.train.ddp import World
-from mmwe.train.loop import Stepper
+from mmwe.lm.model import CandidateSampler, full_softmax_nll, sampled_softmax_nll, sampling_distribution
+from mmwe.lm import TrainConfig
+from mmwe.lm.data import Dataset, Examples
+from mmwe.lm.ddp import World
+from mmwe.lm.loop import Stepper
 
 
 def timeit(fn, reps: int, warmup: int = 1) -> float:
@@ -76,7 +76,7 @@ def synthetic_data(V: int, n: int, length: int, feat_dim: int, seed: int = 0) ->
 def model_steps(data: Dataset, cfg: TrainConfig, batch: int, reps: int) -> float:
     """Median seconds of one real training step (batch building, forward, backward, clip, SGD)."""
     torch.manual_seed(0)
-    from mmwe.models import build_model
+    from mmwe.lm.model import build_model
 
     model = build_model(cfg, len(data.target_counts), data.features.shape[1])
     st = Stepper(model, cfg, data, torch.device("cpu"), World())

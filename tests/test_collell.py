@@ -123,8 +123,8 @@ def test_exp2_pivot_marks_significance():
 # -- real data (need the mnno / paired modules) -------------------------------------------------------------
 def test_exp1_iaprtc12_end_to_end_reduced_epochs(iapr_dir, tmp_path, capsys):
     """One short run through the CLI: table structure, value ranges, mNNO(X,Y) = the direct mNNO."""
-    from mmwe.metrics.mnno import mnno
-    from mmwe.paired import read_label_csv
+    from mmwe.metrics.overlap import mnno
+    from mmwe.datasets.paired import read_label_csv
 
     out = tmp_path / "run"
     code = _cli(["reproduce", "collell", "--exp", "1", "--dataset", "iaprtc12", "--data-dir", str(iapr_dir),
@@ -151,7 +151,7 @@ def test_exp1_iaprtc12_end_to_end_reduced_epochs(iapr_dir, tmp_path, capsys):
 
 def test_exp1_rows_random_pairs_sanity():
     """With unrelated X and Y the map cannot import Y's neighbourhoods: mNNO(Y,f(X)) stays near chance."""
-    from mmwe.metrics.mnno import chance_overlap
+    from mmwe.metrics.overlap import chance_overlap
 
     rng = np.random.default_rng(0)
     data = C.PairedData("toy", rng.normal(size=(200, 8)).astype(np.float32),

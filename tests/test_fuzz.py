@@ -131,7 +131,7 @@ def test_fuzz_wordsim_benchmark(scratch, data):
 @given(data=blobs)
 @example(data=b",1e39")  # found by fuzzing: finite as float64, inf once cast to float32
 def test_fuzz_label_csv(scratch, data):
-    from mmwe.paired import read_label_csv
+    from mmwe.datasets.paired import read_label_csv
 
     try:
         labels, m = read_label_csv(_write(scratch, "a.csv", data))
@@ -144,7 +144,7 @@ def test_fuzz_label_csv(scratch, data):
 @FUZZ
 @given(a=blobs, b=blobs)
 def test_fuzz_paired_csv(scratch, a, b):
-    from mmwe.paired import load_pair
+    from mmwe.datasets.paired import load_pair
 
     try:
         A, B, names = load_pair(_write(scratch, "a.csv", a), _write(scratch, "b.csv", b))
@@ -156,7 +156,7 @@ def test_fuzz_paired_csv(scratch, a, b):
 @FUZZ
 @given(data=blobs)
 def test_fuzz_triplet_and_click_tsv(scratch, data):
-    from mmwe.triplets import read_clicks, read_tsv
+    from mmwe.datasets.triplets import read_clicks, read_tsv
 
     p = _write(scratch, "t.tsv", data)
     for reader in (read_tsv, read_clicks):
@@ -287,7 +287,7 @@ def test_fuzz_folder_reader(files):
 @FUZZ
 @given(sentence=st.text(max_size=80))
 def test_fuzz_tokenize(sentence):
-    from mmwe.text import tokenize
+    from mmwe.corpus.tokenize import tokenize
 
     toks = tokenize(sentence)
     assert all(isinstance(t, str) and t and not any(c.isspace() for c in t) for t in toks)
@@ -325,7 +325,7 @@ def test_fuzz_svg(text):
 @given(data=st.one_of(st.binary(max_size=300), prefixed(b"PK\x03\x04", 300)))
 def test_fuzz_checkpoint_and_map_files(scratch, data):
     from mmwe.maps import CrossModalMap
-    from mmwe.train.checkpoint import load_checkpoint
+    from mmwe.lm.checkpoint import load_checkpoint
 
     p = _write(scratch, "x.pt", data)
     for load in (lambda: load_checkpoint(p, identity={}, shapes={}), lambda: CrossModalMap.load(p)):

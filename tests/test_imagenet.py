@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
-from mmwe.imagenet import (
+from mmwe.datasets.imagenet import (
     class_lemma_vectors,
     classifier_weights,
     concept_pairs,

@@ -280,7 +280,7 @@ def test_cli_untrained_and_errors(tmp_path, capsys):
 
 
 def test_cli_reads_iapr_csv_pairs(tmp_path, capsys, iapr_dir):
-    pytest.importorskip("mmwe.paired")
+    pytest.importorskip("mmwe.datasets.paired")
     model = str(tmp_path / "m.pt")
     rc = main(["map", "train", str(iapr_dir / "TS_lang_biGRU.csv"), str(iapr_dir / "TS_vis_vgg128.csv"),
                "--epochs", "1", "--out", model, "--json"])

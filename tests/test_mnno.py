@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.metrics.mnno import chance_overlap, linear_cka, mnno, mnno_report, mutual_knn, permutation_null
+from mmwe.metrics.overlap import chance_overlap, linear_cka, mnno, mnno_report, mutual_knn, permutation_null
 from mmwe.neighbors import knn
 from test_neighbors import data_with_duplicates, oracle_knn
 
@@ -151,7 +151,7 @@ def _unique_rows(M: np.ndarray) -> np.ndarray:
 
 
 def test_include_self_reproduces_released_code_on_iapr(iapr_dir):
-    from mmwe.paired import load_pair
+    from mmwe.datasets.paired import load_pair
 
     A, B, _ = load_pair(iapr_dir / "TS_lang_biGRU.csv", iapr_dir / "TS_vis_vgg128.csv")
     # IAPR has duplicated rows, among which scikit-learn's order is arbitrary: compare on unique rows.

@@ -9,7 +9,7 @@ import pytest
 
 from mmwe.cli import main as _main
 from mmwe.errors import MmweError
-from mmwe.paired import load_pair, read_label_csv
+from mmwe.datasets.paired import load_pair, read_label_csv
 
 
 def write(path, text: str):

@@ -119,7 +119,7 @@ def test_neighbour_set_lists_are_the_knn_of_all_rows(include_self, tmp_path):
 
 
 def test_neighbour_set_uncapped_mean_nno_is_the_mnno():
-    from mmwe.metrics.mnno import mnno
+    from mmwe.metrics.overlap import mnno
 
     spaces = _toy_spaces(n=40)
     s = neighbour_set(title="toy", names=[str(i) for i in range(40)], spaces=spaces, views=[], k=5,

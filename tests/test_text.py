@@ -1,4 +1,4 @@
-"""mmwe.text: the paper's tokenizer and the Vocabulary (ids, order, files)."""
+"""mmwe.corpus.tokenize: the paper's tokenizer and the Vocabulary (ids, order, files)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmwe.errors import MmweError
-from mmwe.text import PAPER_MIN_COUNT, SPECIALS, Vocabulary, tokenize
+from mmwe.corpus.tokenize import PAPER_MIN_COUNT, SPECIALS, Vocabulary, tokenize
 
 
 @pytest.mark.parametrize("sentence, expected", [

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.train import TrainConfig, train, variant_config
-from mmwe.train.data import epoch_batches, load_dataset, make_batch
-from mmwe.train.loop import clip_grad_global_norm, loss_sums
+from mmwe.lm import TrainConfig, train, variant_config
+from mmwe.lm.data import epoch_batches, load_dataset, make_batch
+from mmwe.lm.loop import clip_grad_global_norm, loss_sums
 
 WORDS = [f"w{i}" for i in range(20)]
 
@@ -91,7 +91,7 @@ def test_missing_features_is_a_user_error(tmp_path):
 # -- losses and steps ------------------------------------------------------------------------------------------
 def test_model_b_supervises_the_state_after_the_last_word(corpus):
     data = load_dataset(corpus, None, small(model="B"))
-    from mmwe.models import build_model
+    from mmwe.lm.model import build_model
 
     torch.manual_seed(0)
     m = build_model(small(model="B"), len(data.vocab), data.features.shape[1])
@@ -110,7 +110,7 @@ def test_model_b_supervises_the_state_after_the_last_word(corpus):
 
 def test_full_softmax_loss_sum_matches_per_sentence(corpus):
     data = load_dataset(corpus, None, small(model="puretext"))
-    from mmwe.models import build_model
+    from mmwe.lm.model import build_model
 
     m = build_model(small(model="puretext"), len(data.vocab), 0)
     idx = np.arange(4)
@@ -186,7 +186,7 @@ def test_resume_rejects_a_checkpoint_of_another_config(corpus, tmp_path):
 
 
 def test_two_processes_match_one(corpus, tmp_path):
-    from mmwe.train.ddp import spawn_train
+    from mmwe.lm.ddp import spawn_train
 
     cfg = small(model="C", share=True, max_steps=6)
     one = train(corpus, None, cfg, tmp_path / "one")
@@ -263,7 +263,7 @@ def test_torchrun_cli_matches_one_process(corpus, tmp_path):
             "--lr", "0.5", "--checkpoint-every", "0", "--threads", "1", "--device", "cpu", "--json"]
     assert run_cli([*args, "--out", str(tmp_path / "one")]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    from mmwe.train.ddp import _free_port
+    from mmwe.lm.ddp import _free_port
 
     res = subprocess.run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "--no-python", mmwe, *args,
                           "--out", str(tmp_path / "two")], capture_output=True, text=True, timeout=300, env=env)

@@ -10,7 +10,7 @@ import pytest
 
 from mmwe.errors import MmweError
 from mmwe.metrics.triplets import cosine_distance_rows, phrase_matrix, triplet_accuracy, triplet_outcomes
-from mmwe.triplets import (
+from mmwe.datasets.triplets import (
     MineConfig,
     TripletSet,
     evaluate_triplets,

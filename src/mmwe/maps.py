@@ -300,7 +300,7 @@ def _check_pair(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X, Y = _as_matrix(X, "X"), _as_matrix(Y, "Y")
     if X.shape[0] != Y.shape[0]:
         raise MmweError(f"expected X and Y with the same number of rows (paired by row), got {X.shape[0]} "
-                        f"and {Y.shape[0]}; fix: pair the rows first, e.g. with mmwe.paired.load_pair")
+                        f"and {Y.shape[0]}; fix: pair the rows first, e.g. with mmwe.datasets.paired.load_pair")
     return X, Y
 
 

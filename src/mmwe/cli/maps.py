@@ -122,10 +122,10 @@ def _read_npy(path: str) -> np.ndarray:
 
 
 def _read_pair(x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
-    """Paired rows: two .npy files by row; anything else through mmwe.paired (CSV by row, vectors by word)."""
+    """Paired rows: two .npy files by row; anything else through mmwe.datasets.paired (CSV by row, vectors by word)."""
     if Path(x).suffix == ".npy" and Path(y).suffix == ".npy":
         return _read_npy(x), _read_npy(y)
-    from mmwe.paired import load_pair
+    from mmwe.datasets.paired import load_pair
 
     A, B, _names = load_pair(x, y)
     return A, B
@@ -137,7 +137,7 @@ def _read_one(x: str) -> tuple[list[str] | None, np.ndarray]:
     if suffix == ".npy" and not Path(x).with_suffix(".words.txt").exists():
         return None, _read_npy(x)
     if suffix == ".csv":
-        from mmwe.paired import read_label_csv
+        from mmwe.datasets.paired import read_label_csv
 
         return read_label_csv(x)
     from mmwe import vectors as vio

@@ -28,8 +28,8 @@ class MnnoConfig:
 
 def run_mnno(path_a: str, path_b: str, cfg: MnnoConfig, progress=None) -> dict:
     """Load the pair and compute the report (the library call behind the command)."""
-    from mmwe.metrics.mnno import mnno_report
-    from mmwe.paired import load_pair
+    from mmwe.metrics.overlap import mnno_report
+    from mmwe.datasets.paired import load_pair
 
     A, B, _names = load_pair(path_a, path_b)
     report = mnno_report(A, B, k=cfg.k, metric=cfg.metric, include_self=cfg.include_self,

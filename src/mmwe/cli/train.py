@@ -53,8 +53,8 @@ def train(
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (no progress bar).")] = False,
 ) -> None:
     """Train a Mao et al. language model (puretext, A, B or C) and export its word embeddings."""
-    from mmwe.train import TrainConfig
-    from mmwe.train import train as run_train
+    from mmwe.lm import TrainConfig
+    from mmwe.lm import train as run_train
 
     extra = {} if min_count is None else {"min_count": min_count}
     cfg = TrainConfig(model=model, share=not no_share, lam=lam, emb_dim=emb_dim, hidden=hidden, proj=proj,

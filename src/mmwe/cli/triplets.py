@@ -25,7 +25,7 @@ def eval_triplets(
 ) -> None:
     """Triplet accuracy: fraction of covered triplets where cosdist(base, pos) < cosdist(base, neg)."""
     from mmwe import vectors as vio
-    from mmwe.triplets import compare_triplets, evaluate_triplets, load_triplets
+    from mmwe.datasets.triplets import compare_triplets, evaluate_triplets, load_triplets
 
     tset = load_triplets(dataset)
     loaded = [(name, vio.load(name)) for name in vectors]
@@ -59,7 +59,7 @@ def mine(
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Build (base, positive, negative) triplets from click logs, as Mao et al. (2016) did."""
-    from mmwe.triplets import MineConfig, mine_triplets, read_clicks, write_tsv
+    from mmwe.datasets.triplets import MineConfig, mine_triplets, read_clicks, write_tsv
 
     rows = read_clicks(clicks)
     triplets = mine_triplets(rows, MineConfig(positives_per_query=positives, negatives_per_positive=negatives, seed=seed))
@@ -75,7 +75,7 @@ def show(
     out: Annotated[Optional[str], typer.Option(help="Also write the whole set as TSV here.")] = None,
 ) -> None:
     """Print the size and the first triplets of a dataset (optionally export it as TSV)."""
-    from mmwe.triplets import load_triplets, write_tsv
+    from mmwe.datasets.triplets import load_triplets, write_tsv
 
     tset = load_triplets(dataset)
     print(f"{tset.name}: {len(tset)} triplets")

@@ -210,7 +210,7 @@ def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitCon
 
 def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[dict]) -> dict:
     from mmwe import __version__ as mmwe_version
-    from mmwe.text import Vocabulary
+    from mmwe.corpus.tokenize import Vocabulary
 
     by = counts.by_split
     total = {k: sum(by[s][k] for s in SPLITS) for k in ("images", "sentences", "tokens")}

@@ -30,7 +30,7 @@ from mmwe.corpus.preprocess import SplitConfig, assign_split
 from mmwe.corpus.readers import ReadOptions, register_reader
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
-from mmwe.text import tokenize
+from mmwe.corpus.tokenize import tokenize
 
 # corpus-appropriate thresholds: CLDR descriptions are short phrases, and the corpus has ~3.6k images
 OPENMOJI_PREPROCESS = {"min_words": 1, "dedup_threshold": 0.8, "min_count": 2}

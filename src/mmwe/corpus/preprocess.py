@@ -1,6 +1,6 @@
 """The paper's sentence pre-processing and the deterministic train/val/test split.
 
-Mao et al. (2016), section 3: lower-case, remove non-alphanumeric characters (``mmwe.text.tokenize``), drop
+Mao et al. (2016), section 3: lower-case, remove non-alphanumeric characters (``mmwe.corpus.tokenize.tokenize``), drop
 sentences of fewer than 4 words and near-duplicate sentences. The paper does not define "near-duplicate"; here
 two sentences of the same image are near-duplicates when their word sets overlap by
 ``|A & B| / min(|A|, |B|) >= dedup_threshold`` (0.8 by default). ``min`` rather than the union (Jaccard) so that
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
-from mmwe.text import PAPER_MIN_COUNT, tokenize
+from mmwe.corpus.tokenize import PAPER_MIN_COUNT, tokenize
 
 SPLITS = ("train", "val", "test")
 

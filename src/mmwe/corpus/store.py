@@ -125,7 +125,7 @@ def load_token_counts(corpus_dir: str | os.PathLike, *, split: str | None = "tra
 def corpus_vocabulary(corpus_dir: str | os.PathLike, *, min_count: int | None = None, max_size: int | None = None,
                       split: str | None = "train"):
     """``Vocabulary`` of the corpus: words of the train split seen >= min_count times (manifest's by default)."""
-    from mmwe.text import Vocabulary
+    from mmwe.corpus.tokenize import Vocabulary
 
     if min_count is None:
         min_count = int(read_manifest(corpus_dir)["preprocess"]["min_count"])

@@ -25,7 +25,7 @@ Protocol (authors' released code, github.com/gcollell/neural_cross_modal_maps; d
 * ours: mini-batches are reshuffled every epoch (the authors' code walks the rows in a fixed order), and
   the authors evaluate every epoch; we report the state after the last one.
 * ours: "ImageNet" here is the 1000 ImageNet-1k classes: GloVe-6B-50d of the class lemma vs the class's row
-  of a real EfficientNet-Lite0 classifier (see ``mmwe.imagenet``), not the authors' ImageNet concept set.
+  of a real EfficientNet-Lite0 classifier (see ``mmwe.datasets.imagenet``), not the authors' ImageNet concept set.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def iapr_paths(data_dir: str | os.PathLike | None) -> dict[str, Path]:
 
 def load_iaprtc12(data_dir: str | os.PathLike | None) -> PairedData:
     """IAPR TC-12 test split of the authors: 64-d biGRU text and 128-d VGG image vectors, paired by row."""
-    from mmwe.paired import read_label_csv
+    from mmwe.datasets.paired import read_label_csv
 
     paths = iapr_paths(data_dir)
     lab_t, text = read_label_csv(paths["text"])
@@ -145,7 +145,7 @@ def load_iaprtc12(data_dir: str | os.PathLike | None) -> PairedData:
 def load_imagenet(word_vectors: str = "glove-6b-50d") -> PairedData:
     """ImageNet-1k classes: class-lemma word vectors vs EfficientNet-Lite0 classifier rows."""
     from mmwe import vectors as vec
-    from mmwe.imagenet import concept_pairs
+    from mmwe.datasets.imagenet import concept_pairs
 
     words, X, Y, dropped = concept_pairs(vec.load(word_vectors))
     info = {"n": len(words), "classes": 1000, "dropped": len(dropped), "dropped_synsets": dropped,
@@ -263,7 +263,7 @@ def exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None = 
 
 def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None, predictions: dict | None) -> list[dict]:
     from mmwe.maps import fit_map
-    from mmwe.metrics.mnno import mnno
+    from mmwe.metrics.overlap import mnno
 
     cfg.validate()
     n = data.image.shape[0]
@@ -298,7 +298,7 @@ def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None, 
 
 def run_exp1(cfg: CollellConfig, progress: Progress | None = None) -> dict:
     """Experiment 1 on ``cfg.dataset``: rows, config, data coverage and the verdict on the paper's finding."""
-    from mmwe.metrics.mnno import chance_overlap
+    from mmwe.metrics.overlap import chance_overlap
 
     cfg.validate()
     data = load_dataset(cfg)
@@ -394,7 +394,7 @@ def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchma
 def run_exp2(cfg: CollellConfig, progress: Progress | None = None) -> dict:
     """Experiment 2: untrained maps on GloVe (-> 1280-d) and on ImageNet classifier rows (-> 50-d)."""
     from mmwe import vectors as vec
-    from mmwe.imagenet import class_lemma_vectors
+    from mmwe.datasets.imagenet import class_lemma_vectors
     from mmwe.metrics.wordsim import BUILTIN_BENCHMARKS, load_benchmark
 
     cfg.validate()

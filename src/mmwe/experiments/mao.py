@@ -15,9 +15,9 @@ from typing import Callable
 
 from mmwe.errors import MmweError
 
-from mmwe.train import VARIANTS as _TRAIN_VARIANTS
+from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
 
-# (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.train
+# (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.lm
 VARIANTS: tuple[tuple[str, str, bool], ...] = tuple((n, m, sh) for n, (m, sh) in _TRAIN_VARIANTS.items())
 WORDSIM_COLUMNS = ("men", "simlex999", "wordsim353")
 # Gold RP10K accuracies reported in the paper (Table 2), for the side-by-side column.
@@ -38,7 +38,7 @@ class MaoConfig:
 
 def variant_config(name: str, cfg: MaoConfig):
     """The TrainConfig of one paper variant."""
-    from mmwe.train import TrainConfig
+    from mmwe.lm import TrainConfig
 
     spec = {v[0]: v for v in VARIANTS}
     if name not in spec:
@@ -58,7 +58,7 @@ def variant_config(name: str, cfg: MaoConfig):
 def evaluate_vectors(name: str, vectors, cfg: MaoConfig, reference=None) -> dict:
     """Triplet accuracy (with CI) and word-similarity Spearman of one vector set: one table row."""
     from mmwe.metrics import wordsim
-    from mmwe.triplets import compare_triplets, evaluate_triplets, load_triplets
+    from mmwe.datasets.triplets import compare_triplets, evaluate_triplets, load_triplets
 
     tset = load_triplets(cfg.triplets)
     row = {"model": name, "dim": vectors.dim, "vocab": len(vectors)}
@@ -85,8 +85,8 @@ def run(
 ) -> dict:
     """Train every variant, evaluate them and the baseline; write results.json and results.md in ``out_dir``."""
     from mmwe import vectors as vio
-    from mmwe.train import train
-    from mmwe.triplets import load_triplets
+    from mmwe.lm import train
+    from mmwe.datasets.triplets import load_triplets
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ CLAIMS = (
 def findings(rows: list[dict], vectors: dict, tset) -> list[dict]:
     """The paper's claims checked on this run, each on the triplets both sets cover (their coverage differs:
     a trained vocabulary is smaller than GloVe's), with the exact McNemar p on those triplets."""
-    from mmwe.triplets import compare_triplets
+    from mmwe.datasets.triplets import compare_triplets
 
     out = []
     for text, better, worse in CLAIMS:

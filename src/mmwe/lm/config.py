@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 
 from mmwe.errors import MmweError
-from mmwe.models import MODELS, SAMPLERS
+from mmwe.lm.model import MODELS, SAMPLERS
 
-try:  # the paper keeps words seen more than 50 times (count >= 51); mmwe.text owns that constant
-    from mmwe.text import PAPER_MIN_COUNT
+try:  # the paper keeps words seen more than 50 times (count >= 51); mmwe.corpus.tokenize owns that constant
+    from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 except ImportError:  # pragma: no cover - text module being written
     PAPER_MIN_COUNT = 51
 
@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - text module being written
 class TrainConfig:
     """One training run. Defaults follow Mao et al. (NIPS 2016) section 3."""
 
-    model: str = "A"  # puretext | A | B | C (see mmwe.models)
+    model: str = "A"  # puretext | A | B | C (see mmwe.lm.model)
     share: bool = True  # transposed weight sharing: softmax weights are the input embedding matrix
     lam: float = 1.0  # weight of the image loss of models B (L_state) and C (L_emb)
     emb_dim: int = 128  # word embedding size E

@@ -112,7 +112,7 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, size: int, port: int, args: tuple) -> None:
-    from mmwe.train.loop import train
+    from mmwe.lm.loop import train
 
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))

@@ -19,12 +19,12 @@ import torch
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
-from mmwe.models import CandidateSampler, build_model, full_softmax_nll, sampled_softmax_nll, \
+from mmwe.lm.model import CandidateSampler, build_model, full_softmax_nll, sampled_softmax_nll, \
     sampling_distribution, state_loss_terms, emb_loss_terms, init_embedding
-from mmwe.train import ddp
-from mmwe.train.checkpoint import load_checkpoint, save_checkpoint
-from mmwe.train.config import TrainConfig, identity
-from mmwe.train.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
+from mmwe.lm import ddp
+from mmwe.lm.checkpoint import load_checkpoint, save_checkpoint
+from mmwe.lm.config import TrainConfig, identity
+from mmwe.lm.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
 
 
 # -- one step ----------------------------------------------------------------------------------------------------

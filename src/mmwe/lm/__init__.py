@@ -10,9 +10,9 @@ import dataclasses
 from pathlib import Path
 
 from mmwe.errors import MmweError
-from mmwe.models import build_model
-from mmwe.train.config import TrainConfig
-from mmwe.train.loop import train
+from mmwe.lm.model import build_model
+from mmwe.lm.config import TrainConfig
+from mmwe.lm.loop import train
 
 # The paper's five variants in its Table 2 order: name -> (model, transposed weight sharing).
 # B and C were reported without sharing (sharing gave "very similar" results), so they train without it.

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.text import Vocabulary, tokenize
+from mmwe.corpus.tokenize import Vocabulary, tokenize
 
 BOS_ID, EOS_ID = Vocabulary.bos_id, Vocabulary.eos_id
 DEFAULT_FEATURES = Path("features") / "efficientnet-lite0.npy"
