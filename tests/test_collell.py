@@ -165,7 +165,8 @@ def test_exp1_rows_random_pairs_sanity():
 
 def test_exp2_real_structure_and_oracle():
     from mmwe.metrics.stats import spearman
-    from mmwe.metrics.wordsim import BUILTIN_BENCHMARKS, evaluate, load_benchmark
+    from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
+    from mmwe.metrics.wordsim import evaluate
     from mmwe.vectors import load
 
     res = C.run_exp2(C.CollellConfig())

@@ -118,7 +118,7 @@ def test_fuzz_vector_npy_words_file(scratch, words, rows, cols):
 @FUZZ
 @given(data=blobs)
 def test_fuzz_wordsim_benchmark(scratch, data):
-    from mmwe.metrics.wordsim import load_benchmark
+    from mmwe.datasets.wordsim import load_benchmark
 
     try:
         b = load_benchmark(_write(scratch, "bench.txt", data))

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
-from mmwe.datasets.imagenet import (
-    class_lemma_vectors,
-    classifier_weights,
-    concept_pairs,
-    concept_word,
-    imagenet_classes,
-    lemma_tokens,
-)
+from mmwe.datasets.imagenet import class_lemma_vectors, concept_pairs, concept_word, lemma_tokens
+from mmwe.vision.models import classifier_weights, imagenet_classes
 from mmwe.vectors import Vectors
 
 

@@ -9,25 +9,17 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
-from mmwe.metrics.triplets import cosine_distance_rows, phrase_matrix, triplet_accuracy, triplet_outcomes
-from mmwe.datasets.triplets import (
-    MineConfig,
-    TripletSet,
-    evaluate_triplets,
-    mine_triplets,
-    phrase_words,
-    read_clicks,
-    read_tsv,
-    stems,
-    write_tsv,
-)
+from mmwe.corpus.tokenize import tokenize
+from mmwe.datasets.triplets import MineConfig, TripletSet, mine_triplets, read_clicks, read_tsv, stems, write_tsv
+from mmwe.metrics.triplets import (cosine_distance_rows, evaluate_triplets, phrase_matrix, triplet_accuracy,
+                                   triplet_outcomes)
 from mmwe.vectors import Vectors
 
 
 # -- metric vs a slow oracle ---------------------------------------------------------------------------------
 def _oracle_accuracy(vecs: dict[str, list[float]], triplets):
     def phrase(p):
-        ws = [vecs[w] for w in phrase_words(p) if w in vecs]
+        ws = [vecs[w] for w in tokenize(p) if w in vecs]
         if not ws:
             return None
         return [sum(col) / len(ws) for col in zip(*ws)]
@@ -177,3 +169,11 @@ def test_cli_mine_and_eval(tmp_path, capsys):
     assert rows[0]["triplets"] == 3 and rows[1]["p_vs_first"] == 1.0
     assert main(["triplets", "mine", str(clicks), "--out", str(tmp_path / "nofolder" / "x.tsv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_phrases_use_the_training_tokenizer():
+    """One tokenizer: "woman’s boot" is looked up as the words training stores (womans), not "woman s"."""
+    vec = Vectors(["womans", "boot", "man", "s", "woman"], np.eye(5, dtype=np.float32))
+    ts = TripletSet("t", [("woman’s boot", "womans", "man")])
+    res = evaluate_triplets(vec, ts, ci=False)
+    assert res["covered"] == 1 and res["accuracy"] == 1.0

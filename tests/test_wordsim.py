@@ -14,7 +14,8 @@ from scipy import stats as st
 from mmwe.cli import main as _main
 from mmwe.errors import MmweError
 from mmwe.metrics.stats import spearman, steiger_z
-from mmwe.metrics.wordsim import BUILTIN_BENCHMARKS, Benchmark, compare, evaluate, evaluate_sets, load_benchmark
+from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
+from mmwe.metrics.wordsim import compare, evaluate, evaluate_sets
 from mmwe.vectors import Vectors
 
 SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287, "simlex999": 999}

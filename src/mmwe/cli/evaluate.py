@@ -31,10 +31,11 @@ class WordSimRun:
 def run_wordsim(cfg: WordSimRun) -> list[dict]:
     """Load the benchmarks and vector sets named in ``cfg`` and evaluate every pair of them."""
     from mmwe import vectors as vio
+    from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
     from mmwe.metrics import wordsim
 
-    names = cfg.benchmarks or list(wordsim.BUILTIN_BENCHMARKS)
-    benches = [wordsim.load_benchmark(b, lowercase=cfg.lowercase) for b in names]
+    names = cfg.benchmarks or list(BUILTIN_BENCHMARKS)
+    benches = [load_benchmark(b, lowercase=cfg.lowercase) for b in names]
     sets = [(name, vio.load(name, limit=cfg.limit)) for name in cfg.vectors]
     return wordsim.evaluate_sets(
         sets, benches, similarity=cfg.similarity, impute_mean=cfg.impute_mean, ci=cfg.ci, n_boot=cfg.n_boot, seed=cfg.seed

@@ -25,7 +25,8 @@ def eval_triplets(
 ) -> None:
     """Triplet accuracy: fraction of covered triplets where cosdist(base, pos) < cosdist(base, neg)."""
     from mmwe import vectors as vio
-    from mmwe.datasets.triplets import compare_triplets, evaluate_triplets, load_triplets
+    from mmwe.datasets.triplets import load_triplets
+    from mmwe.metrics.triplets import compare_triplets, evaluate_triplets
 
     tset = load_triplets(dataset)
     loaded = [(name, vio.load(name)) for name in vectors]

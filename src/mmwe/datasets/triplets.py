@@ -24,6 +24,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from mmwe.corpus.openmoji import cldr_annotations, split_of
+from mmwe.corpus.tokenize import tokenize
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write
 
@@ -42,20 +44,6 @@ class TripletSet:
 
 
 # -- text helpers --------------------------------------------------------------------------------------------
-def phrase_words(phrase: str) -> list[str]:
-    """Lower-cased alphanumeric words of a phrase (the paper's pre-processing)."""
-    out, cur = [], []
-    for ch in phrase.lower():
-        if ch.isalnum():
-            cur.append(ch)
-        elif cur:
-            out.append("".join(cur))
-            cur = []
-    if cur:
-        out.append("".join(cur))
-    return out
-
-
 @lru_cache(maxsize=1)
 def _stemmer():
     from gensim.parsing.porter import PorterStemmer
@@ -65,7 +53,7 @@ def _stemmer():
 
 def stems(phrase: str) -> frozenset[str]:
     stem = _stemmer().stem
-    return frozenset(stem(w) for w in phrase_words(phrase))
+    return frozenset(stem(w) for w in tokenize(phrase))
 
 
 # -- TSV I/O -------------------------------------------------------------------------------------------------
@@ -191,8 +179,6 @@ def cldr_click_rows(split: str | None = "test") -> list[tuple[str, str, str, flo
     Only emoji of the given split of the `openmoji` corpus (``None`` = all), so that triplets are made from emoji
     whose images a model never saw in training.
     """
-    from mmwe.corpus.openmoji import cldr_annotations, split_of  # shared with the openmoji corpus builder
-
     rows = []
     for emoji, (name, keywords) in sorted(cldr_annotations().items()):
         if split is not None and split_of(emoji) != split:
@@ -209,46 +195,3 @@ def _cldr_triplets_cached(split: str | None, seed: int) -> tuple[tuple[str, str,
 
 def cldr_triplets(split: str | None = "test", seed: int = 0) -> TripletSet:
     return TripletSet("cldr-triplets", list(_cldr_triplets_cached(split, seed)))
-
-
-# -- evaluation ----------------------------------------------------------------------------------------------
-def _outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
-    """(correct, covered) bool arrays over all triplets, for one vector set."""
-    from mmwe.metrics.triplets import phrase_matrix, triplet_outcomes
-
-    phrases = sorted({p for t in tset.triplets for p in t})
-    pid = {p: i for i, p in enumerate(phrases)}
-    P, known = phrase_matrix([phrase_words(p) for p in phrases], vectors.indices, vectors.matrix)
-    b, q, n = (np.array([pid[t[j]] for t in tset.triplets]) for j in range(3))
-    covered = known[b] & known[q] & known[n]
-    return triplet_outcomes(P[b], P[q], P[n]) & covered, covered
-
-
-def evaluate_triplets(vectors, tset: TripletSet, *, ci: bool = True, n_boot: int = 1000, seed: int = 0) -> dict:
-    """The paper's triplet accuracy with coverage and (optionally) a bootstrap 95% CI over covered triplets."""
-    from mmwe.metrics.stats import bootstrap_ci
-    from mmwe.metrics.triplets import triplet_accuracy
-
-    correct, covered = _outcomes(vectors, tset)
-    out = {"dataset": tset.name, **triplet_accuracy(correct, covered)}
-    if ci:
-        c = correct[covered].astype(np.float64)
-        out["ci_low"], out["ci_high"] = bootstrap_ci(lambda idx: float(c[idx].mean()), c.size, n_boot=n_boot, seed=seed)
-    return out
-
-
-def compare_triplets(vectors_a, vectors_b, tset: TripletSet) -> dict:
-    """Paired test on the triplets both sets cover: exact McNemar on discordant outcomes."""
-    from mmwe.metrics.stats import mcnemar
-
-    ca, cov_a = _outcomes(vectors_a, tset)
-    cb, cov_b = _outcomes(vectors_b, tset)
-    both = cov_a & cov_b
-    if not both.any():
-        raise MmweError("the two vector sets cover no triplet in common")
-    return {
-        "n": int(both.sum()),
-        "accuracy_a": float(ca[both].mean()),
-        "accuracy_b": float(cb[both].mean()),
-        "p": float(mcnemar(ca[both], cb[both])),
-    }

@@ -395,7 +395,7 @@ def run_exp2(cfg: CollellConfig, progress: Progress | None = None) -> dict:
     """Experiment 2: untrained maps on GloVe (-> 1280-d) and on ImageNet classifier rows (-> 50-d)."""
     from mmwe import vectors as vec
     from mmwe.datasets.imagenet import class_lemma_vectors
-    from mmwe.metrics.wordsim import BUILTIN_BENCHMARKS, load_benchmark
+    from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
 
     cfg.validate()
     benchmarks = {name: load_benchmark(name) for name in BUILTIN_BENCHMARKS}

@@ -57,8 +57,10 @@ def variant_config(name: str, cfg: MaoConfig):
 
 def evaluate_vectors(name: str, vectors, cfg: MaoConfig, reference=None) -> dict:
     """Triplet accuracy (with CI) and word-similarity Spearman of one vector set: one table row."""
+    from mmwe.datasets.wordsim import load_benchmark
     from mmwe.metrics import wordsim
-    from mmwe.datasets.triplets import compare_triplets, evaluate_triplets, load_triplets
+    from mmwe.datasets.triplets import load_triplets
+    from mmwe.metrics.triplets import compare_triplets, evaluate_triplets
 
     tset = load_triplets(cfg.triplets)
     row = {"model": name, "dim": vectors.dim, "vocab": len(vectors)}
@@ -68,7 +70,7 @@ def evaluate_vectors(name: str, vectors, cfg: MaoConfig, reference=None) -> dict
         row["p_vs_puretext"] = compare_triplets(reference, vectors, tset)["p"]
     for bench in WORDSIM_COLUMNS:
         try:
-            r = wordsim.evaluate(vectors, wordsim.load_benchmark(bench), similarity="cosine")
+            r = wordsim.evaluate(vectors, load_benchmark(bench), similarity="cosine")
             row[bench], row[bench + "_found"] = r["spearman"], r["found"]
         except MmweError:  # too few pairs covered by a small vocabulary: reported as missing
             row[bench], row[bench + "_found"] = None, 0
@@ -122,7 +124,7 @@ CLAIMS = (
 def findings(rows: list[dict], vectors: dict, tset) -> list[dict]:
     """The paper's claims checked on this run, each on the triplets both sets cover (their coverage differs:
     a trained vocabulary is smaller than GloVe's), with the exact McNemar p on those triplets."""
-    from mmwe.datasets.triplets import compare_triplets
+    from mmwe.metrics.triplets import compare_triplets
 
     out = []
     for text, better, worse in CLAIMS:

