@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = TrainConfig(progress=False)
+    cfg = TrainConfig()
     res: dict = {"vocab": a.vocab, "batch": a.batch, "len": a.len, "threads": torch.get_num_threads()}
 
     # 1. softmax layer, and whole Model A steps, sampled vs full

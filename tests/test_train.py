@@ -45,7 +45,7 @@ def make_corpus(d: Path, n_img: int = 40, sents: int = 3, feat_dim: int = 6, fea
 
 def small(**kw) -> TrainConfig:
     base = dict(model="A", emb_dim=8, hidden=16, proj=8, negatives=10, batch_size=16, min_count=1, epochs=2,
-                patience=3, lr=0.5, progress=False, device="cpu", checkpoint_every=0,
+                patience=3, lr=0.5, device="cpu", checkpoint_every=0,
                 threads=1)  # 1 thread: OpenMP spin-waits make tiny steps crawl on a loaded machine
     return TrainConfig(**(base | kw))
 
@@ -186,7 +186,7 @@ def test_resume_rejects_a_checkpoint_of_another_config(corpus, tmp_path):
 
 
 def test_two_processes_match_one(corpus, tmp_path):
-    from mmwe.lm.ddp import spawn_train
+    from mmwe.lm.loop import spawn_train
 
     cfg = small(model="C", share=True, max_steps=6)
     one = train(corpus, None, cfg, tmp_path / "one")
@@ -237,15 +237,15 @@ def test_cli_train_json(corpus, tmp_path, capsys):
     assert rc == 2 and "--proj equal to --emb-dim" in capsys.readouterr().err
 
 
-def test_global_quiet_turns_off_the_training_progress_bar(corpus, tmp_path, capsys):
-    argv = ["train", str(corpus), "--model", "puretext", "--emb-dim", "8", "--proj", "8", "--hidden", "8",
-            "--negatives", "5", "--batch-size", "32", "--min-count", "1", "--epochs", "1", "--device", "cpu",
-            "--threads", "1"]
-    assert run_cli(["--quiet", *argv, "--out", str(tmp_path / "q")]) == 0
-    assert run_cli([*argv, "--out", str(tmp_path / "loud")]) == 0
-    capsys.readouterr()
-    assert json.loads((tmp_path / "q" / "config.json").read_text())["config"]["progress"] is False
-    assert json.loads((tmp_path / "loud" / "config.json").read_text())["config"]["progress"] is True
+def test_training_reports_progress_through_a_callback(corpus, tmp_path):
+    """The library draws nothing: it calls progress(done, total, what) once per step (the CLI draws the bar)."""
+    calls = []
+    cfg = TrainConfig(model="puretext", emb_dim=8, proj=8, hidden=8, negatives=5, batch_size=32, min_count=1,
+                      epochs=1, device="cpu", threads=1, checkpoint_every=0)
+    metrics = train(corpus, None, cfg, tmp_path / "p", progress=lambda d, t, w: calls.append((d, t, w)))
+    assert len(calls) == metrics["steps"] > 0
+    assert [d for d, _, _ in calls] == list(range(1, len(calls) + 1)) and calls[-1][1] == len(calls)
+    assert calls[0][2].startswith("epoch 1/1 loss ")
 
 
 def test_torchrun_cli_matches_one_process(corpus, tmp_path):
@@ -263,9 +263,9 @@ def test_torchrun_cli_matches_one_process(corpus, tmp_path):
             "--lr", "0.5", "--checkpoint-every", "0", "--threads", "1", "--device", "cpu", "--json"]
     assert run_cli([*args, "--out", str(tmp_path / "one")]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    from mmwe.lm.ddp import _free_port
+    from mmwe.lm.ddp import free_port
 
-    res = subprocess.run([torchrun, "--nproc_per_node=2", f"--master_port={_free_port()}", "--no-python", mmwe, *args,
+    res = subprocess.run([torchrun, "--nproc_per_node=2", f"--master_port={free_port()}", "--no-python", mmwe, *args,
                           "--out", str(tmp_path / "two")], capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     a, b = last_model(tmp_path / "one"), last_model(tmp_path / "two")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmwe.cli import app
-from mmwe.cli import quiet as global_quiet
+from mmwe.cli import bar_callback, progress_bar
 from mmwe.cli._common import print_json
 
 
@@ -61,8 +61,9 @@ def train(
                       negatives=negatives, sampler=sampler, batch_size=batch_size, lr=lr, clip=clip, epochs=epochs,
                       patience=patience, max_len=max_len, seed=seed, checkpoint_every=checkpoint_every,
                       max_steps=max_steps, resume=resume, init_vectors=init_vectors, init_mode=init_mode,
-                      threads=threads, device=device, progress=not (json or global_quiet()), **extra)
-    metrics = run_train(corpus, features, cfg, out)
+                      threads=threads, device=device, **extra)
+    with progress_bar(disable=json) as bar:
+        metrics = run_train(corpus, features, cfg, out, progress=bar_callback(bar))
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return
     if json:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 from mmwe.errors import MmweError
 from mmwe.lm.model import MODELS, SAMPLERS
 
-try:  # the paper keeps words seen more than 50 times (count >= 51); mmwe.corpus.tokenize owns that constant
-    from mmwe.corpus.tokenize import PAPER_MIN_COUNT
-except ImportError:  # pragma: no cover - text module being written
-    PAPER_MIN_COUNT = 51
 
 
 @dataclass
@@ -45,7 +42,6 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps in total (None: no limit)
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
-    progress: bool = True  # show a progress bar
 
     def validate(self) -> "TrainConfig":
         """Raise MmweError on a setting that cannot work; return self."""
@@ -76,7 +72,7 @@ class TrainConfig:
 
 # Settings that may change between a checkpoint and its resumption without changing what is trained.
 RESUMABLE_FIELDS = frozenset({"epochs", "patience", "checkpoint_every", "resume", "threads", "max_steps",
-                              "log_every", "progress", "device"})
+                              "log_every", "device"})
 
 
 def identity(cfg: TrainConfig) -> dict:

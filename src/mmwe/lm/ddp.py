@@ -104,28 +104,7 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
-# -- local launcher (tests, machines without torchrun) ---------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _worker(rank: int, size: int, port: int, args: tuple) -> None:
-    from mmwe.lm.loop import train
-
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    try:
-        train(*args)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def spawn_train(nprocs: int, corpus_dir, features_path, cfg, out_dir) -> None:
-    """Run ``train`` in ``nprocs`` local CPU processes (gloo on 127.0.0.1), like torchrun would."""
-    import torch.multiprocessing as mp
-
-    mp.spawn(_worker, args=(nprocs, _free_port(), (corpus_dir, features_path, cfg, out_dir)), nprocs=nprocs, join=True)

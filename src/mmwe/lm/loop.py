@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,10 @@ from mmwe.lm import ddp
 from mmwe.lm.checkpoint import load_checkpoint, save_checkpoint
 from mmwe.lm.config import TrainConfig, identity
 from mmwe.lm.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
+from mmwe.progress import Progress, no_progress
+from mmwe.vectors import Vectors
+from mmwe.vectors import load as load_vectors
+from mmwe.vectors import save as save_vector_file
 
 
 # -- one step ----------------------------------------------------------------------------------------------------
@@ -139,12 +144,13 @@ def _new_state() -> dict:
 class Run:
     """One training run in ``out``: owns the files, the state, the checkpoints."""
 
-    def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir):
+    def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None):
         self.cfg = cfg.validate()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.device = _device(cfg)
         self.world = ddp.init_from_env(self.device)
+        self.progress = progress if progress is not None and self.world.main else no_progress
         self.out = Path(out_dir)
         _check_out(self.out, cfg)
         self.data = load_dataset(corpus_dir, features_path, cfg)
@@ -166,9 +172,7 @@ class Run:
     def _init_vectors(self) -> int | None:
         if not self.cfg.init_vectors:
             return None
-        from mmwe.vectors import load
-
-        vec = load(self.cfg.init_vectors)
+        vec = load_vectors(self.cfg.init_vectors)
         return init_embedding(self.model.embed.weight, self.data.vocab.itos, vec, mode=self.cfg.init_mode,
                               seed=self.cfg.seed)
 
@@ -220,21 +224,19 @@ class Run:
     # -- loop --------------------------------------------------------------------------------------------------
     def run(self) -> dict:
         cfg, st = self.cfg, self.state
-        with _progress(cfg.progress and self.world.main) as bar:
-            while st["done"] is None:
-                if st["epoch"] >= cfg.epochs:
-                    st["done"] = "epochs"
-                    break
-                batches = epoch_batches(self.data.train.lengths, cfg.batch_size, cfg.seed, st["epoch"], cfg.bucket_window)
-                task = bar.add_task(f"epoch {st['epoch'] + 1}/{cfg.epochs}", total=len(batches), completed=st["batch"])
-                if not self._run_batches(batches, bar, task):
-                    st["done"] = "max_steps"
-                    break
-                self._end_epoch()
+        while st["done"] is None:
+            if st["epoch"] >= cfg.epochs:
+                st["done"] = "epochs"
+                break
+            batches = epoch_batches(self.data.train.lengths, cfg.batch_size, cfg.seed, st["epoch"], cfg.bucket_window)
+            if not self._run_batches(batches):
+                st["done"] = "max_steps"
+                break
+            self._end_epoch()
         self.checkpoint()
         return self.finish()
 
-    def _run_batches(self, batches: list, bar, task) -> bool:
+    def _run_batches(self, batches: list) -> bool:
         """Train from the saved position to the end of the epoch; False when max_steps stopped it first."""
         cfg, st = self.cfg, self.state
         t0, tok0, win = time.perf_counter(), 0, [0.0, 0.0, 0]
@@ -247,8 +249,8 @@ class Run:
             tok0 += n_tok
             win = [win[0] + lm, win[1] + aux, win[2] + 1]
             dt = time.perf_counter() - t0
-            bar.update(task, advance=1, description=f"epoch {st['epoch'] + 1}/{cfg.epochs} loss {lm:.3f} "
-                                                     f"{tok0 / max(dt, 1e-9):,.0f} tok/s")
+            self.progress(bi + 1, len(batches), f"epoch {st['epoch'] + 1}/{cfg.epochs} loss {lm:.3f} "
+                                                f"{tok0 / max(dt, 1e-9):,.0f} tok/s")
             if st["step"] % cfg.log_every == 0:
                 self.log({"step": st["step"], "epoch": st["epoch"], "loss": win[0] / win[2],
                           "image_loss": win[1] / win[2], "tokens_per_s": tok0 / max(dt, 1e-9)})
@@ -318,54 +320,36 @@ class Run:
 
 
 def save_vectors(words: list[str], matrix: np.ndarray, out: Path) -> None:
-    """vectors.txt (word2vec text) and vectors.bin (word2vec binary); via mmwe.vectors.save when it exists."""
-    try:
-        from mmwe.vectors import Vectors, save
-    except ImportError:  # vectors writer not there yet: gensim writes the same two formats
-        save = None
-    if save is not None:
-        v = Vectors(words, matrix, source=str(out))
-        save(v, out / "vectors.txt", fmt="word2vec")
-        save(v, out / "vectors.bin", fmt="word2vec-binary")
-        return
-    from gensim.models import KeyedVectors
-
-    kv = KeyedVectors(matrix.shape[1], count=0, dtype=np.float32)
-    kv.add_vectors(words, matrix)
-    for name, binary in (("vectors.txt", False), ("vectors.bin", True)):
-        with atomic_path(out / name) as tmp:
-            kv.save_word2vec_format(str(tmp), binary=binary)
+    """vectors.txt (word2vec text) and vectors.bin (word2vec binary)."""
+    v = Vectors(words, matrix, source=str(out))
+    save_vector_file(v, out / "vectors.txt", fmt="word2vec")
+    save_vector_file(v, out / "vectors.bin", fmt="word2vec-binary")
 
 
-class _NoBar:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        pass
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-
-
-def train(corpus_dir, features_path, cfg: TrainConfig, out_dir) -> dict:
+def train(corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None) -> dict:
     """Train one language model of Mao et al. on ``corpus_dir`` (features for A/B/C) into ``out_dir``; summary dict.
 
-    Under torchrun (WORLD_SIZE > 1) every process calls this; rank 0 writes the files.
+    Under torchrun (WORLD_SIZE > 1) every process calls this; rank 0 writes the files and reports
+    ``progress(done, total, what)`` per step.
     """
-    run = Run(corpus_dir, features_path, cfg, out_dir)
+    run = Run(corpus_dir, features_path, cfg, out_dir, progress)
     try:
         return run.run()
     finally:
         ddp.close(run.world)
+
+
+# -- local launcher (tests, machines without torchrun) ---------------------------------------------------------
+def _worker(rank: int, size: int, port: int, args: tuple) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    train(*args)
+
+
+def spawn_train(nprocs: int, corpus_dir, features_path, cfg: TrainConfig, out_dir) -> None:
+    """Run ``train`` in ``nprocs`` local CPU processes (gloo on 127.0.0.1), like torchrun would."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_worker, args=(nprocs, ddp.free_port(), (corpus_dir, features_path, cfg, out_dir)), nprocs=nprocs,
+             join=True)
