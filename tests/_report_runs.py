@@ -58,14 +58,15 @@ def report_runs(base: Path, iapr_dir: Path) -> dict[str, Path]:
         return _CACHE["runs"]
     from mmwe.experiments import collell as C
     from mmwe.experiments import mao
+    from mmwe.report import write_run_report
 
     runs = {"exp1": base / "iapr-exp1", "exp2": base / "exp2", "mao": base / "mao"}
     assert _cli(["reproduce", "collell", *EXP1_ARGS, "--data-dir", str(iapr_dir), "--out", str(runs["exp1"])]) == 0
-    C.save_run(C.run_exp2(C.CollellConfig(ci_boot=50)), runs["exp2"])
+    write_run_report(C.save(C.run(C.CollellConfig(exp=2, ci_boot=50)), runs["exp2"]))
     corpus = _tiny_corpus(base / "corpus")
     (base / "triplets.tsv").write_text("".join(f"w{i}\tw{i + 1}\tw{(i + 9) % 20}\n" for i in range(19)))
     small = dict(emb_dim=8, hidden=16, proj=8, negatives=10, batch_size=16, min_count=1, epochs=3, patience=3,
-                 lr=0.5, progress=False, device="cpu", checkpoint_every=0, threads=1, log_every=2)
+                 lr=0.5, device="cpu", checkpoint_every=0, threads=1, log_every=2)
     cfg = mao.MaoConfig(variants=("puretext", "A", "C"), triplets=str(base / "triplets.tsv"), baseline=None,
                         train_overrides=small)
     mao.run(corpus, corpus / "features" / "efficientnet-lite0.npy", runs["mao"], cfg, log=lambda _m: None)

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
+from mmwe.datasets import PairedData
+from mmwe.datasets.iaprtc12 import iapr_paths, load_iaprtc12
 from mmwe.experiments import collell as C
+from mmwe.report.summaries import exp2_pivot
 
 
 def _cli(argv: list[str]) -> int:
@@ -62,8 +65,8 @@ def test_out_of_fold_predictions_vs_loop_oracle():
 
 
 def test_map_config_follows_the_authors_code():
-    iapr = C.PairedData("iaprtc12", np.zeros((4, 128)), np.zeros((4, 64)), "vgg128")
-    inet = C.PairedData("imagenet", np.zeros((4, 1280)), np.zeros((4, 50)), "efficientnet-lite0")
+    iapr = PairedData("iaprtc12", np.zeros((4, 128)), np.zeros((4, 64)), "vgg128")
+    inet = PairedData("imagenet", np.zeros((4, 1280)), np.zeros((4, 50)), "efficientnet-lite0")
     cfg = C.CollellConfig()
     lin_i2t = C.map_config(iapr, "I->T", "lin", cfg, fold=2)
     assert (lin_i2t.lr, lin_i2t.epochs, lin_i2t.batch_size, lin_i2t.val_fraction, lin_i2t.seed) == (1e-4, 50, 128, 0.0, 2)
@@ -81,12 +84,12 @@ def test_config_validation():
     with pytest.raises(MmweError, match="expected direction"):
         C.CollellConfig(directions=("I2T",)).validate()
     with pytest.raises(MmweError, match="expected --data-dir"):
-        C.iapr_paths(None)
+        iapr_paths(None)
 
 
 def test_iapr_paths_missing_files(tmp_path, capsys):
     with pytest.raises(MmweError, match="TS_lang_biGRU.csv and TS_vis_vgg128.csv"):
-        C.iapr_paths(tmp_path)
+        iapr_paths(tmp_path)
     assert _cli(["reproduce", "collell", "--data-dir", str(tmp_path)]) == 2  # one line, no traceback
     err = capsys.readouterr().err
     assert err.startswith("mmwe: error: ") and err.count("\n") == 1
@@ -96,9 +99,9 @@ def test_iapr_rows_must_be_paired(tmp_path):
     (tmp_path / "TS_lang_biGRU.csv").write_text("1 2,0.5,0.1\n3,0.2,0.3\n")
     (tmp_path / "TS_vis_vgg128.csv").write_text("1 2,1.0,0.0,2.0\n4,0.0,1.0,1.0\n")
     with pytest.raises(MmweError, match="row 2 to carry the same labels"):
-        C.load_iaprtc12(tmp_path)
+        load_iaprtc12(tmp_path)
     (tmp_path / "TS_vis_vgg128.csv").write_text("1 2,1.0,0.0,2.0\n3,0.0,1.0,1.0\n")
-    data = C.load_iaprtc12(tmp_path)
+    data = load_iaprtc12(tmp_path)
     assert data.labels == [frozenset({1, 2}), frozenset({3})] and data.image.shape == (2, 3)
 
 
@@ -106,7 +109,7 @@ def test_retrieval_scores_zero_shot_equals_recall_for_words():
     rng = np.random.default_rng(0)
     Y = rng.normal(size=(30, 4))
     F = Y + rng.normal(scale=0.8, size=Y.shape)
-    data = C.PairedData("imagenet", np.zeros((30, 2)), Y, "x", words=[f"w{i}" for i in range(30)])
+    data = PairedData("imagenet", np.zeros((30, 2)), Y, "x", words=[f"w{i}" for i in range(30)])
     r = C.retrieval_scores(data, "I->T", Y, F, (1, 5, 10))
     assert r["zs_top1"] == r["r@1"] and r["zs_top5"] == r["r@5"] and r["mAP"] is None
     assert C.retrieval_scores(data, "T->I", Y, F, (1,))["zs_top1"] is None
@@ -115,7 +118,7 @@ def test_retrieval_scores_zero_shot_equals_recall_for_words():
 def test_exp2_pivot_marks_significance():
     rows = [{"embedding": "g", "benchmark": "men", "similarity": "cosine", "pairs": 9, "found": 9,
              "original": 0.5, "f_lin": 0.4, "p_lin": 0.01, "f_nn": 0.49, "p_nn": 0.5}]
-    table, cols = C.exp2_pivot(rows)
+    table, cols = exp2_pivot(rows)
     assert cols == ["embedding", "similarity", "vectors", "men"]
     assert [r["men"] for r in table] == ["9/9", 0.5, "0.400*", "0.490"]
 
@@ -154,7 +157,7 @@ def test_exp1_rows_random_pairs_sanity():
     from mmwe.metrics.overlap import chance_overlap
 
     rng = np.random.default_rng(0)
-    data = C.PairedData("toy", rng.normal(size=(200, 8)).astype(np.float32),
+    data = PairedData("toy", rng.normal(size=(200, 8)).astype(np.float32),
                         rng.normal(size=(200, 6)).astype(np.float32), "vgg128")
     cfg = C.CollellConfig(epochs=3, k=5, maps=("lin",), directions=("I->T",))
     (row,) = C.exp1_rows(data, cfg)

@@ -25,7 +25,7 @@ def setup(tmp_path_factory):
 def tiny(tsv, variants=("puretext", "A", "C")) -> M.MaoConfig:
     return M.MaoConfig(variants=variants, triplets=str(tsv), baseline=None,
                        train_overrides=dict(emb_dim=8, hidden=16, proj=8, negatives=10, batch_size=16, min_count=1,
-                                            epochs=2, patience=3, lr=0.5, progress=False, device="cpu",
+                                            epochs=2, patience=3, lr=0.5, device="cpu",
                                             checkpoint_every=0, threads=1))
 
 

@@ -86,8 +86,9 @@ def test_write_report_errors(tmp_path):
 
 
 # -- neighbour sets (the explorer's data) -------------------------------------------------------------------
-from mmwe.report.explorer import (apply_label_names, iapr_item_names, neighbour_set, read_label_names,  # noqa: E402
-                                  read_neighbour_set, write_neighbour_set)
+from mmwe.datasets.iaprtc12 import iapr_item_names, load_iaprtc12  # noqa: E402
+from mmwe.neighbor_sets import neighbour_set, read_neighbour_set, write_neighbour_set  # noqa: E402
+from mmwe.report.explorer import apply_label_names, read_label_names  # noqa: E402
 
 
 def _toy_spaces(n=60, seed=0):
@@ -205,7 +206,7 @@ def test_collell_neighbours_are_the_runs_knn(runs, iapr_dir):
     s = json.loads((runs["exp1"] / "neighbors.json").read_text())
     res = json.loads((runs["exp1"] / "results.json").read_text())
     assert s["capped"] and len(s["query"]) == 500 and s["n_total"] == 1962 and s["k"] == 10 and s["include_self"]
-    data = C.load_iaprtc12(iapr_dir)
+    data = load_iaprtc12(iapr_dir)
     rows, q = np.array(s["rows"]), np.array(s["rows"])[s["query"]]
     for space, X in (("image", data.image), ("text", data.text)):
         want = knn(X, 10, metric="cosine", include_self=True)[q]

@@ -91,7 +91,7 @@ def test_report_renders_explores_and_stays_offline(runs, browser, iapr_dir):
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from mmwe.experiments.collell import load_iaprtc12
+    from mmwe.datasets.iaprtc12 import load_iaprtc12
     from mmwe.neighbors import knn
     from mmwe.report import build_report
     from mmwe.vectors import load

@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from mmwe.cli import app, progress_bar
+from mmwe.cli import app, bar_callback, progress_bar
+from mmwe.fileio import check_output_path
+from mmwe.report import build_report
+from mmwe.report.runs import load_runs
 
 
 @app.command("report")
@@ -19,20 +22,10 @@ def report(
     explorer_items: Annotated[int, typer.Option("--explorer-items", min=1, help="Items per neighbour set built here (trained vectors); collell runs bring their own.")] = 500,
 ) -> None:
     """Self-contained HTML report: tables, SVG plots and a neighbour explorer; no network requests."""
-    from mmwe.fileio import check_output_path
-    from mmwe.report import build_report
-
-    from mmwe.report.runs import load_runs
-
     check_output_path(out)  # fail before any work (and before the progress bar draws)
     loaded = load_runs(runs)
     with progress_bar() as bar:
-        task = bar.add_task("report", total=None)
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, description=what)
-
         path = build_report(loaded, out, title=title, label_names=label_names, explorer_items=explorer_items,
-                            progress=progress)
+                            progress=bar_callback(bar))
     size = path.stat().st_size
     typer.echo(f"wrote {path} ({size / 1024:.0f} KiB) and {path.with_suffix('.md')}")

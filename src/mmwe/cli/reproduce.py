@@ -38,7 +38,8 @@ def _print_table(rows: list[dict], columns: list) -> None:
 @reproduce_app.command("collell")
 def collell(
     exp: int = typer.Option(1, "--exp", help="Experiment: 1 (mNNO of trained maps) or 2 (untrained maps)."),
-    dataset: str = typer.Option("iaprtc12", "--dataset", help="Experiment 1 data: iaprtc12 or imagenet."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Experiment 1 data: imagenet (built in; the "
+                                          "default) or iaprtc12 (the default when --data-dir is given)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the IAPR TC-12 CSVs (iaprtc12)."),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
     k: int = typer.Option(10, "--k", help="Neighbours in mNNO."),
@@ -49,26 +50,26 @@ def collell(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
-    from mmwe.experiments import collell as C
+    from mmwe.datasets.iaprtc12 import iapr_paths
+    from mmwe.experiments import collell as C  # torch: imported once the options are known to be valid
+    from mmwe.fileio import json_ready
+    from mmwe.report import result_table, summary_text, write_run_report
 
-    if exp not in (1, 2):
-        raise MmweError(f"expected --exp 1 or 2, got {exp}")
-    cfg = C.CollellConfig(dataset=dataset, data_dir=None if data_dir is None else str(data_dir), folds=folds, k=k,
-                          metric=metric, epochs=epochs, seed=seed).validate()
+    dataset = dataset or ("imagenet" if data_dir is None else "iaprtc12")
+    cfg = C.CollellConfig(exp=exp, dataset=dataset, data_dir=None if data_dir is None else str(data_dir),
+                          folds=folds, k=k, metric=metric, epochs=epochs, seed=seed).validate()
     if exp == 1 and cfg.dataset == "iaprtc12":
-        C.iapr_paths(cfg.data_dir)  # fail before any work (and before the progress bar draws)
-    if out is not None and not out.parent.is_dir():
-        raise MmweError("expected the parent folder of --out to exist, got none; fix: create it first", path=out)
+        iapr_paths(cfg.data_dir)  # fail before any work (and before the progress bar draws)
     with progress_bar(disable=json_out) as bar:
-        result = (C.run_exp1 if exp == 1 else C.run_exp2)(cfg, bar_callback(bar))
+        result = C.run(cfg, bar_callback(bar))
     if out is not None:
-        C.save_run(result, out)
+        write_run_report(C.save(result, out))
     if json_out:
-        print_json(C._plain(result))
+        print_json(json_ready(result, drop_private=True))
         return
-    rows, cols = C.result_table(result)
+    rows, cols = result_table(result)
     _print_table(rows, cols)
-    typer.echo(C.summary_text(result))
+    typer.echo(summary_text(result))
     if out is not None:
         typer.echo(f"wrote {out}/results.json, results.md, report.md, report.html")
 
@@ -99,17 +100,16 @@ def mao(
     overrides = {} if paper_settings else dict(M.SMALL_CORPUS_OVERRIDES)
     if epochs is not None:
         overrides["epochs"] = epochs
-    overrides["progress"] = not (json_out or quiet())
     cfg = M.MaoConfig(variants=names, triplets=triplets, baseline=None if baseline == "none" else baseline,
                       train_overrides=overrides, lam=lam, seed=seed)
     for n in names:
         M.variant_config(n, cfg)  # unknown variant / setting: fail before any work
     if corpus is None:
-        out.mkdir(parents=True, exist_ok=True)
         with progress_bar(disable=json_out) as bar:
             corpus, auto_feats = M.prepare_openmoji(out, log, progress=bar_callback(bar))
         features = features or auto_feats
-    result = M.run(corpus, features, out, cfg, log=log)
+    with progress_bar(disable=json_out) as bar:
+        result = M.run(corpus, features, out, cfg, log=log, progress=bar_callback(bar))
     if json_out:
         print_json(result)
         return

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmwe.datasets import PairedData
 from mmwe.errors import MmweError
 from mmwe.vectors import Vectors
+from mmwe.vectors import load as load_vectors
 from mmwe.vision.models import classifier_weights, imagenet_classes
 
 
@@ -89,3 +91,11 @@ def class_lemma_vectors(*, single_words_only: bool = True) -> Vectors:
             keys.setdefault(key.replace(" ", "_"), c)
     words = list(keys)
     return Vectors(words, W[[keys[w] for w in words]], source="efficientnet-lite0 ImageNet classifier")
+
+
+def load_imagenet(word_vectors: str = "glove-6b-50d") -> PairedData:
+    """ImageNet-1k classes: class-lemma word vectors vs EfficientNet-Lite0 classifier rows."""
+    words, X, Y, dropped = concept_pairs(load_vectors(word_vectors))
+    info = {"n": len(words), "classes": 1000, "dropped": len(dropped), "dropped_synsets": dropped,
+            "text": word_vectors, "image": "efficientnet-lite0 _fc.weight rows (1280-d)"}
+    return PairedData("imagenet", Y, X, "efficientnet-lite0", words=words, info=info)

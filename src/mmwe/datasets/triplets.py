@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import random
 from collections import defaultdict
 from dataclasses import dataclass

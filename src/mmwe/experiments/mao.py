@@ -13,9 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from mmwe.corpus.build import BuildConfig, build_corpus
+from mmwe.datasets.triplets import load_triplets
+from mmwe.datasets.wordsim import load_benchmark
 from mmwe.errors import MmweError
-
+from mmwe.fileio import atomic_write
 from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
+from mmwe.lm import TrainConfig, train
+from mmwe.metrics import wordsim
+from mmwe.metrics.triplets import compare_triplets, evaluate_triplets
+from mmwe.progress import Progress
+from mmwe.vectors import load as load_vectors
+from mmwe.vision.extract import FeatureConfig, corpus_size, default_output, extract_corpus, write_run
 
 # (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.lm
 VARIANTS: tuple[tuple[str, str, bool], ...] = tuple((n, m, sh) for n, (m, sh) in _TRAIN_VARIANTS.items())
@@ -38,8 +47,6 @@ class MaoConfig:
 
 def variant_config(name: str, cfg: MaoConfig):
     """The TrainConfig of one paper variant."""
-    from mmwe.lm import TrainConfig
-
     spec = {v[0]: v for v in VARIANTS}
     if name not in spec:
         raise MmweError(f"unknown variant {name!r}; expected one of {', '.join(spec)}")
@@ -57,11 +64,6 @@ def variant_config(name: str, cfg: MaoConfig):
 
 def evaluate_vectors(name: str, vectors, cfg: MaoConfig, reference=None) -> dict:
     """Triplet accuracy (with CI) and word-similarity Spearman of one vector set: one table row."""
-    from mmwe.datasets.wordsim import load_benchmark
-    from mmwe.metrics import wordsim
-    from mmwe.datasets.triplets import load_triplets
-    from mmwe.metrics.triplets import compare_triplets, evaluate_triplets
-
     tset = load_triplets(cfg.triplets)
     row = {"model": name, "dim": vectors.dim, "vocab": len(vectors)}
     t = evaluate_triplets(vectors, tset, ci=True, seed=cfg.seed)
@@ -84,26 +86,23 @@ def run(
     out_dir: str | Path,
     cfg: MaoConfig = MaoConfig(),
     log: Callable[[str], None] = print,
+    progress: Progress | None = None,
 ) -> dict:
     """Train every variant, evaluate them and the baseline; write results.json and results.md in ``out_dir``."""
-    from mmwe import vectors as vio
-    from mmwe.lm import train
-    from mmwe.datasets.triplets import load_triplets
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, trained = [], {}
     for name in cfg.variants:
         tcfg = variant_config(name, cfg)
         log(f"[mao] training {name} (model {tcfg.model}, share={tcfg.share})")
-        metrics = train(corpus_dir, features_path, tcfg, out / name)
-        trained[name] = vio.load(str(out / name / "vectors.txt"))
+        metrics = train(corpus_dir, features_path, tcfg, out / name, progress=progress)
+        trained[name] = load_vectors(str(out / name / "vectors.txt"))
         row = evaluate_vectors(name, trained[name], cfg, reference=trained.get("puretext") if name != "puretext" else None)
         row.update({k: metrics.get(k) for k in ("val_perplexity", "epochs", "steps", "tokens_per_s") if k in metrics})
         rows.append(row)
         log(f"[mao] {name}: triplet accuracy {row['accuracy']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
     if cfg.baseline:
-        trained[cfg.baseline] = vio.load(cfg.baseline)
+        trained[cfg.baseline] = load_vectors(cfg.baseline)
         rows.append(evaluate_vectors(cfg.baseline, trained[cfg.baseline], cfg, reference=trained.get("puretext")))
     tset = load_triplets(cfg.triplets)
     result = {"corpus": str(corpus_dir), "triplets": cfg.triplets, "triplet_count": len(tset), "rows": rows,
@@ -124,8 +123,6 @@ CLAIMS = (
 def findings(rows: list[dict], vectors: dict, tset) -> list[dict]:
     """The paper's claims checked on this run, each on the triplets both sets cover (their coverage differs:
     a trained vocabulary is smaller than GloVe's), with the exact McNemar p on those triplets."""
-    from mmwe.metrics.triplets import compare_triplets
-
     out = []
     for text, better, worse in CLAIMS:
         if better not in vectors or worse not in vectors:
@@ -139,8 +136,6 @@ def findings(rows: list[dict], vectors: dict, tset) -> list[dict]:
 
 
 def write_outputs(result: dict, out: Path) -> None:
-    from mmwe.fileio import atomic_write
-
     with atomic_write(out / "results.json", "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=2)
     with atomic_write(out / "results.md", "w", encoding="utf-8") as fh:
@@ -196,15 +191,12 @@ SMALL_CORPUS_OVERRIDES = {
 
 
 def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
-                     progress: Callable[[int, int | None, str], None] | None = None) -> tuple[Path, Path]:
+                     progress: Progress | None = None) -> tuple[Path, Path]:
     """Build (once) the built-in OpenMoji corpus and its EfficientNet-Lite0 features under ``work_dir``.
 
     Returns (corpus folder, features .npy). Both steps are skipped when their outputs already exist, so a
     second demo run reuses them. ``progress(done, total, what)`` is called while features are extracted.
     """
-    from mmwe.corpus.build import BuildConfig, build_corpus
-    from mmwe.vision.extract import FeatureConfig, default_output, extract_corpus, write_run
-
     corpus = Path(work_dir) / "openmoji-corpus"
     if not (corpus / "manifest.json").is_file():
         log(f"[mao] building the openmoji corpus in {corpus}")
@@ -214,8 +206,6 @@ def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *
     if not feats.is_file():
         log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {feats}")
         feats.parent.mkdir(parents=True, exist_ok=True)
-        from mmwe.vision.extract import corpus_size
-
         total, done = corpus_size(corpus), [0]
 
         def step(n: int) -> None:

@@ -11,15 +11,19 @@ from __future__ import annotations
 import html
 import json
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Callable, Sequence
 
+from mmwe import vectors as vio
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write, check_output_path
 from mmwe.report import plots
-from mmwe.report.explorer import DEFAULT_CAP, apply_label_names, neighbour_set, read_label_names
-from mmwe.report.runs import MAO_BENCHMARKS, Run, load_runs
-from mmwe.report.tables import Section, html_table, render_markdown
+from mmwe.neighbor_sets import DEFAULT_CAP, neighbour_set
+from mmwe.report.explorer import apply_label_names, read_label_names
+from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_runs
+from mmwe.report.summaries import result_table, summary_text
+from mmwe.report.tables import Section, html_table, render_markdown, write_markdown_table, write_report
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
@@ -38,8 +42,6 @@ FINDING_COLUMNS = [("claim", "claim"), ("verdict", "verdict"), ("left", "left"),
 def run_tables(run: Run) -> tuple[str, list[tuple[str, list[dict], list]]]:
     """(summary text, [(caption, rows, columns)]) of a run, in its paper's layout."""
     if run.kind.startswith("collell"):
-        from mmwe.experiments.collell import result_table, summary_text
-
         rows, cols = result_table(run.result)
         return summary_text(run.result), [("", rows, cols)]
     res = run.result
@@ -90,8 +92,6 @@ def run_figures(run: Run) -> dict[str, list[tuple[str, str]]]:
 def mao_neighbour_set(run: Run, cap: int) -> dict | None:
     """Neighbour lists of the trained vectors (and the pretrained baseline row, when loadable) on their
     shared vocabulary; None when fewer than two vector sets or too few shared words."""
-    from mmwe import vectors as vio
-
     sets = {m: vio.load(str(p)) for m, p in run.vectors.items()}
     for r in run.result["rows"]:
         m = str(r["model"])
@@ -138,112 +138,10 @@ def explorer_sets(runs: Sequence[Run], *, cap: int, label_names: list[str] | Non
 
 
 # ------------------------------------------------------------------------------------------- page
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:80em;margin:1.5em auto;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{font-size:1.05em}
-nav a{margin-right:1em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.85em}
-td,th{border:1px solid #bbb;padding:.2em .5em;text-align:right}th{background:#eee}
-td:first-child,th:first-child{text-align:left}
-.summary{white-space:pre-wrap;background:#f7f7f7;padding:.5em .8em;border-left:3px solid #bbb;font-size:.9em}
-figure.plot{margin:1em 0}figure.plot svg{max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}
-.absent{color:#777;font-style:italic}
-#explorer .controls{display:flex;flex-wrap:wrap;gap:1em;align-items:end;margin:.5em 0}
-#explorer label{display:flex;flex-direction:column;font-size:.85em}
-#explorer input{width:22em;font-size:1em;padding:.2em}
-.ex-cols{display:grid;grid-template-columns:repeat(3,1fr);gap:1em}
-.ex-col{border:1px solid #ccc;border-radius:4px;padding:.3em .8em}
-.ex-col ol{padding-left:1.6em;margin:.3em 0}.ex-col li{padding:.05em .2em;cursor:default}
-.ex-col li.link{cursor:pointer;text-decoration:underline dotted}
-li.shared{background:#ffe58a;font-weight:600}li.in-x{background:#ffe58a}li.in-y{box-shadow:inset 4px 0 #2a9d8f}
-li.in-x.in-y{font-weight:600}li.self{color:#888}
-#ex-nno{font-size:1.05em;margin:.4em 0}#ex-status{color:#a00;min-height:1.2em}.cap-note{font-size:.85em;color:#555}
-"""
 
-_JS = r"""
-(function () {
-  "use strict";
-  var sets = JSON.parse(document.getElementById("explorer-data").textContent);
-  var root = document.getElementById("explorer-app");
-  if (!sets.length || !root) { return; }
-  var $ = function (id) { return document.getElementById(id); };
-  var setSel = $("ex-set"), viewSel = $("ex-view"), input = $("ex-item"), opts = $("ex-items");
-  var cur = {set: 0, view: 0, item: -1};
-  function option(sel, value, text) { var o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o); }
-  sets.forEach(function (s, i) { option(setSel, i, s.run + " (" + s.title + ")"); });
-  function S() { return sets[cur.set]; }
-  function fillSet() {
-    var s = S();
-    viewSel.innerHTML = ""; opts.innerHTML = "";
-    s.views.forEach(function (v, i) { option(viewSel, i, v.label); });
-    s.query.forEach(function (p) { var o = document.createElement("option"); o.value = s.names[p]; opts.appendChild(o); });
-    s.qindex = {}; s.query.forEach(function (p, qi) { s.qindex[p] = qi; });
-    cur.view = 0;
-    $("ex-cap").textContent = (s.capped
-      ? "Capped: " + s.query.length + " of " + s.n_total + " items can be looked up (to keep this file small); "
-        + "their neighbours were found among all " + s.n_total + "."
-      : "All " + s.n_total + " items can be looked up.") + " K = " + s.k + ", " + s.metric
-      + (s.include_self ? ", each item counted as its own first neighbour (as in the run's mNNO). " : ". ")
-      + (s.note || "");
-  }
-  function find(text) {
-    var s = S(), t = text.trim().toLowerCase(), i, n;
-    if (!t) { return -1; }
-    var q = s.query, names = s.names;
-    for (i = 0; i < q.length; i++) { if (names[q[i]].toLowerCase() === t) { return i; } }
-    for (i = 0; i < q.length; i++) { if (names[q[i]].toLowerCase().indexOf(t) === 0) { return i; } }
-    for (i = 0; i < q.length; i++) { if (names[q[i]].toLowerCase().indexOf(t) >= 0) { return i; } }
-    return -1;
-  }
-  function overlap(a, b) { var set = {}, n = 0; b.forEach(function (p) { set[p] = 1; }); a.forEach(function (p) { if (set[p]) { n++; } }); return n; }
-  function render() {
-    var s = S(), v = s.views[cur.view], qi = cur.item;
-    if (qi < 0) { return; }
-    var me = s.query[qi], lists = v.columns.map(function (c) { return s.spaces[c][qi]; });
-    var inF = {}, inX = {}, inY = {};
-    lists[2].forEach(function (p) { inF[p] = 1; }); lists[0].forEach(function (p) { inX[p] = 1; }); lists[1].forEach(function (p) { inY[p] = 1; });
-    ["x", "y", "fx"].forEach(function (col, c) {
-      $("ex-head-" + col).textContent = v.headers[c];
-      var ol = $("ex-list-" + col); ol.innerHTML = "";
-      lists[c].forEach(function (p) {
-        var li = document.createElement("li");
-        li.textContent = s.names[p] + (p === me ? " (self)" : "");
-        li.setAttribute("data-row", s.rows[p]);
-        if (p === me) { li.classList.add("self"); }
-        if (c < 2 && inF[p]) { li.classList.add("shared"); }
-        if (c === 2 && inX[p]) { li.classList.add("in-x"); }
-        if (c === 2 && inY[p]) { li.classList.add("in-y"); }
-        if (p !== me && s.qindex[p] !== undefined) {
-          li.classList.add("link");
-          li.addEventListener("click", function () { select(s.qindex[p]); });
-        }
-        ol.appendChild(li);
-      });
-    });
-    var k = s.k, nx = overlap(lists[0], lists[2]), ny = overlap(lists[1], lists[2]);
-    var nno = $("ex-nno");
-    nno.setAttribute("data-nno-x", nx / k); nno.setAttribute("data-nno-y", ny / k);
-    nno.textContent = s.names[me] + ": NNO(" + v.headers[0] + ", " + v.headers[2] + ") = " + nx + "/" + k
-      + " = " + (nx / k).toFixed(2) + "; NNO(" + v.headers[1] + ", " + v.headers[2] + ") = " + ny + "/" + k
-      + " = " + (ny / k).toFixed(2)
-      + (v.mnno && v.mnno.x_fx != null ? "  (run's mNNO: " + v.mnno.x_fx.toFixed(3) + " and " + v.mnno.y_fx.toFixed(3) + ")" : "");
-  }
-  function select(qi) {
-    cur.item = qi; $("ex-status").textContent = "";
-    var name = S().names[S().query[qi]];
-    if (input.value !== name && document.activeElement !== input) { input.value = name; }
-    render();
-  }
-  input.addEventListener("input", function () {
-    var qi = find(input.value);
-    if (qi >= 0) { select(qi); } else if (input.value.trim()) { $("ex-status").textContent = "No item matches \u201c" + input.value + "\u201d."; }
-  });
-  setSel.addEventListener("change", function () { cur.set = +setSel.value; fillSet(); input.value = ""; select(0); input.value = S().names[S().query[0]]; });
-  viewSel.addEventListener("change", function () { cur.view = +viewSel.value; render(); });
-  fillSet(); select(0); input.value = S().names[S().query[0]];
-  root.setAttribute("data-ready", "1");
-})();
-"""
+_STATIC = files("mmwe") / "report" / "static"
+_CSS = (_STATIC / "report.css").read_text(encoding="utf-8")  # inlined into every page (no network requests)
+_JS = (_STATIC / "explorer.js").read_text(encoding="utf-8")
 
 
 def _json_script(obj) -> str:
@@ -360,3 +258,20 @@ def build_report(run_dirs: Sequence[str | os.PathLike | Run] | str | os.PathLike
             fh.write(render_report_markdown(title, runs, sets, notes))
     tick("page")
     return out
+
+
+def write_run_report(run_dir: str | os.PathLike) -> Path:
+    """RUN_DIR/results.md (the table), report.md and report.html (tables, plots, neighbour explorer) of a Collell
+    & Moens run folder written by ``mmwe.experiments.collell.save``; returns RUN_DIR."""
+    run_dir = Path(run_dir)
+    try:
+        result = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MmweError(f"expected a run folder with results.json, got {type(exc).__name__}", path=run_dir) from None
+    rows, cols = result_table(result)
+    write_markdown_table(rows, cols, run_dir / "results.md")
+    title = TITLES[result["experiment"]]
+    write_report(run_dir, [Section("Summary", summary_text(result)), Section("Results", rows=rows, columns=cols),
+                           Section("Protocol", result.get("protocol", ""))], title=title)
+    build_report([run_dir], run_dir / "report.html", title=title, markdown=False)  # plots + explorer
+    return run_dir

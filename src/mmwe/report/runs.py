@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmwe.errors import MmweError
+from mmwe.neighbor_sets import read_neighbour_set
 
 KINDS = ("collell-exp1", "collell-exp2", "mao")
 MAO_BENCHMARKS = ("men", "simlex999", "wordsim353")
@@ -110,8 +111,6 @@ def load_run(path: str | os.PathLike) -> Run:
     if run.kind == "collell-exp1":
         nb = path / "neighbors.json"
         if nb.is_file():
-            from mmwe.report.explorer import read_neighbour_set
-
             run.neighbours = read_neighbour_set(nb)
         else:
             run.notes.append(f"{run.label}: no neighbors.json (written by newer `mmwe reproduce collell`): "

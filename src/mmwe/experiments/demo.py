@@ -1,0 +1,66 @@
+"""The demo: every reproduction on built-in data, one run folder each (what `make demo` runs).
+
+1. Collell & Moens experiment 1 on the ImageNet-1k concepts (GloVe-6B-50d vs EfficientNet-Lite0 classifier rows),
+2. the same on IAPR TC-12 when its CSVs are found (``iapr_dir``, default ``$MMWE_IAPR_DIR`` or
+   ``../shared/data/iaprtc12``),
+3. Collell & Moens experiment 2 (untrained maps, word similarity),
+4. Mao et al. on the built-in OpenMoji corpus (five models + GloVe, triplets and word similarity).
+
+`run` returns the run folders; the report over them is rendered by ``mmwe.report`` (the CLI does both).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mmwe.experiments import collell, mao
+from mmwe.progress import Progress
+
+
+@dataclass
+class DemoConfig:
+    """What the demo runs and where it writes."""
+
+    out: str = "runs/demo"  # folder for every run folder (and, from the CLI, report.html)
+    iapr_dir: str | None = None  # IAPR TC-12 CSV folder; None: $MMWE_IAPR_DIR or ../shared/data/iaprtc12
+    skip_mao: bool = False  # leave out the Mao et al. training runs
+    collell_epochs: int | None = None  # map training epochs; None: the authors' 50
+
+
+def default_iapr_dir() -> Path:
+    return Path(os.environ.get("MMWE_IAPR_DIR", "../shared/data/iaprtc12"))
+
+
+def collell_jobs(cfg: DemoConfig, log: Callable[[str], None]) -> list[tuple[str, collell.CollellConfig]]:
+    """(run folder name, config) of the Collell & Moens runs; IAPR TC-12 only when its folder exists."""
+    iapr = Path(cfg.iapr_dir) if cfg.iapr_dir else default_iapr_dir()
+    base = collell.CollellConfig(epochs=cfg.collell_epochs, explorer_items=1000)  # all 983 ImageNet concepts
+    jobs = [("collell-exp1-imagenet", dataclasses.replace(base, exp=1, dataset="imagenet"))]
+    if cfg.iapr_dir is not None or iapr.is_dir():
+        jobs.append(("collell-exp1-iaprtc12", dataclasses.replace(base, exp=1, dataset="iaprtc12", data_dir=str(iapr))))
+    else:
+        log(f"[demo] IAPR TC-12 not found at {iapr}: skipping that dataset")
+    jobs.append(("collell-exp2", dataclasses.replace(base, exp=2)))
+    return jobs
+
+
+def run(cfg: DemoConfig, progress: Progress | None = None, log: Callable[[str], None] = print) -> list[Path]:
+    """Run and save every reproduction under ``cfg.out``; returns the run folders in order."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Path] = []
+    for name, ccfg in collell_jobs(cfg, log):
+        log(f"[demo] {name} ...")
+        collell.save(collell.run(ccfg.validate(), progress), out / name)
+        runs.append(out / name)
+    if not cfg.skip_mao:
+        log("[demo] mao (five language models on the openmoji corpus) ...")
+        corpus, feats = mao.prepare_openmoji(out, log, progress=progress)
+        mcfg = mao.MaoConfig(train_overrides=dict(mao.SMALL_CORPUS_OVERRIDES))
+        mao.run(corpus, feats, out / "mao", mcfg, log=log, progress=progress)
+        runs.append(out / "mao")
+    return runs
