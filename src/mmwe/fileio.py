@@ -87,3 +87,58 @@ def json_ready(obj: Any, *, drop_private: bool = False) -> Any:
     if isinstance(obj, (np.floating, float)):
         return None if obj != obj else float(obj)
     return obj
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_npy(path: str | os.PathLike, *, name: str | None = None, mmap: bool = False) -> np.ndarray:
+    """The array stored in a ``.npy`` file, never unpickled; one-line MmweError naming the file otherwise.
+
+    ``name`` says what the file should hold, for messages (default "a .npy array"). ``mmap=True`` maps the
+    file read-only instead of reading it. Shape, dtype and values are the caller's to check
+    (``mmwe.validation.check_matrix``); here: a missing file, other data (empty, pickled, .npz, text), an object
+    dtype (which needs pickle) and a truncated or damaged array.
+    """
+    p = Path(path)
+    what = name or "a .npy array"
+    if not p.is_file():
+        raise MmweError(f"expected {what}, got {'a folder' if p.is_dir() else 'no such file'}; fix: check the path",
+                        path=p)
+    with open(p, "rb") as fh:
+        head = fh.read(len(_NPY_MAGIC))
+        dtype = _npy_header_dtype(fh) if head == _NPY_MAGIC else None
+    if head != _NPY_MAGIC:
+        raise MmweError(f"not a readable .npy file: expected {what} (data starting with \\x93NUMPY), got "
+                        f"{_npy_impostor(head)}; fix: save the matrix with numpy.save", path=p)
+    if dtype is not None and dtype.hasobject:
+        raise MmweError(f"not a readable .npy file: expected numbers, got dtype {dtype}, which needs pickle, and "
+                        "mmwe reads .npy files without pickle; fix: re-save it with "
+                        "np.save(path, matrix.astype('float32'))", path=p)
+    try:
+        return np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise MmweError(f"not a readable .npy file: expected {what}, got a truncated or damaged file "
+                        f"({str(exc)[:160]}); fix: write it again with numpy.save", path=p) from None
+
+
+def _npy_header_dtype(fh: IO[bytes]) -> np.dtype | None:
+    """The dtype a .npy header declares (fh just after the magic string); None when it cannot be read here."""
+    read_header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}
+    try:
+        fh.seek(0)
+        major, _minor = np.lib.format.read_magic(fh)
+        return read_header[major](fh)[2] if major in read_header else None
+    except Exception:  # a probe only: np.load reports whatever is wrong with the header
+        return None
+
+
+def _npy_impostor(head: bytes) -> str:
+    """What a file that is not .npy seems to be, from its first bytes."""
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x80"):
+        return "pickled data (never unpickled)"
+    if head.startswith(b"PK\x03\x04"):
+        return "a zip archive (.npz? save one matrix per .npy file)"
+    return f"other data (first bytes {head!r})"

@@ -33,6 +33,7 @@ from torch import nn
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path
+from mmwe.validation import check_choice, check_matrix, check_paired, check_range
 
 MODELS = ("lin", "nn")
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -41,6 +42,9 @@ MAX_HIDDEN_LAYERS = 5
 FILE_FORMAT = "mmwe-map"  # tag stored in every saved map, so that foreign torch files are recognised
 FILE_VERSION = 1
 _PREDICT_BATCH = 4096  # rows per forward pass in predict(): bounds memory on large vocabularies
+# check_matrix wording for X and Y; maps report the first bad row 0-based (users and tests match this text)
+_MATRIX_MESSAGES = {"finite": "expected finite values in {name}, got {bad_values} NaN/inf (first in row {index}); "
+                              "fix: drop or impute those rows"}
 
 
 @dataclass
@@ -66,18 +70,18 @@ class MapConfig:
 
     def validate(self) -> "MapConfig":
         """Raise MmweError (expected / got / fix) for any setting outside its range; return self."""
-        _choice("model", self.model, MODELS)
-        _choice("activation", self.activation, tuple(ACTIVATIONS))
-        _choice("loss", self.loss, LOSSES)
+        check_choice("model", self.model, MODELS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("loss", self.loss, LOSSES)
         if self.model == "nn" and not 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS:
             raise MmweError(f"expected 1 to {MAX_HIDDEN_LAYERS} hidden layers for model 'nn', got "
                             f"{len(self.hidden)}; fix: give --hidden once per layer, e.g. --hidden 300")
         if any(h < 1 for h in self.hidden):
             raise MmweError(f"expected positive hidden sizes, got {list(self.hidden)}")
-        _in_range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
-        _in_range("val_fraction", self.val_fraction, 0.0, 1.0, hi_open=True)
-        _in_range("margin", self.margin, 0.0, math.inf)
-        _in_range("weight_decay", self.weight_decay, 0.0, math.inf)
+        check_range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
+        check_range("val_fraction", self.val_fraction, 0.0, 1.0, hi_open=True)
+        check_range("margin", self.margin, 0.0, math.inf)
+        check_range("weight_decay", self.weight_decay, 0.0, math.inf)
         if not self.lr > 0:
             raise MmweError(f"expected a learning rate > 0, got {self.lr}")
         for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 1)):
@@ -111,18 +115,6 @@ class MapConfig:
                     dropout=0.0, loss="mse", lr=lr, epochs=50, batch_size=128, val_fraction=0.0)
         base.update(overrides)
         return cls(**base)
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise MmweError(f"expected {name} in {{{', '.join(allowed)}}}, got {value!r}")
-
-
-def _in_range(name: str, value: float, lo: float, hi: float, *, hi_open: bool = False) -> None:
-    ok = lo <= value < hi if hi_open else lo <= value <= hi
-    if not ok or value != value:
-        bracket = ")" if hi_open else "]"
-        raise MmweError(f"expected {name} in [{lo}, {hi}{bracket}, got {value}")
 
 
 # ----------------------------------------------------------------------------------------- losses
@@ -218,7 +210,7 @@ class CrossModalMap:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Map rows of X (N, in_dim) to float32 (N, out_dim), in batches, in eval mode, without grad."""
-        X = _as_matrix(X, "X")
+        X = check_matrix(X, name="X", messages=_MATRIX_MESSAGES)
         if X.shape[1] != self.in_dim:
             raise MmweError(f"expected X with {self.in_dim} columns (the map's input size), got {X.shape[1]}; "
                             "fix: apply the map to vectors of the modality it was trained on")
@@ -274,36 +266,6 @@ def _read_payload(path: str | os.PathLike) -> dict:
     return payload
 
 
-# ----------------------------------------------------------------------------------- validation
-
-
-def _as_matrix(A: np.ndarray, name: str) -> np.ndarray:
-    """A finite, C-contiguous float32 (N, d) copy-or-view of A, or MmweError."""
-    try:
-        M = np.ascontiguousarray(np.asarray(A, dtype=np.float32))
-    except (TypeError, ValueError):
-        raise MmweError(f"expected {name} as a numeric matrix, got {type(A).__name__}") from None
-    if M.ndim != 2:
-        raise MmweError(f"expected {name} as a 2-D matrix (rows, dims), got shape {M.shape}; "
-                        "fix: reshape to (N, d), e.g. X.reshape(1, -1) for one vector")
-    if M.shape[0] == 0 or M.shape[1] == 0:
-        raise MmweError(f"expected {name} with at least one row and one column, got shape {M.shape}")
-    bad = ~np.isfinite(M)
-    if bad.any():
-        row = int(np.argwhere(bad)[0, 0])
-        raise MmweError(f"expected finite values in {name}, got {int(bad.sum())} NaN/inf (first in row {row}); "
-                        "fix: drop or impute those rows")
-    return M
-
-
-def _check_pair(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    X, Y = _as_matrix(X, "X"), _as_matrix(Y, "Y")
-    if X.shape[0] != Y.shape[0]:
-        raise MmweError(f"expected X and Y with the same number of rows (paired by row), got {X.shape[0]} "
-                        f"and {Y.shape[0]}; fix: pair the rows first, e.g. with mmwe.datasets.paired.load_pair")
-    return X, Y
-
-
 # ------------------------------------------------------------------------------------- training
 
 
@@ -326,7 +288,7 @@ def fit_map(X: np.ndarray, Y: np.ndarray, cfg: MapConfig | None = None, *,
     The returned map holds the weights of the best validation epoch (or the last, with val_fraction 0).
     """
     cfg = copy.deepcopy(cfg or MapConfig()).validate()
-    X, Y = _check_pair(X, Y)
+    X, Y = check_paired(X, Y, messages=_MATRIX_MESSAGES)
     # fork_rng: the caller's global torch RNG is left untouched; dropout draws from the seeded copy.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)

@@ -34,16 +34,17 @@ zero-distance rows is arbitrary).
 
 from __future__ import annotations
 
-import contextlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 import torch
 
 from mmwe.errors import MmweError
+from mmwe.threads import thread_limit
+from mmwe.validation import check_k, check_matrix
 
 Metric = Literal["cosine", "euclidean", "dot"]
 Backend = Literal["exact", "faiss", "hnsw"]
@@ -66,24 +67,12 @@ class HnswConfig:
 
 
 # -- input checks and scoring ----------------------------------------------------------------------------
-def check_matrix(X: np.ndarray, k: int | None, *, name: str = "matrix") -> np.ndarray:
+def check_knn_input(X: np.ndarray, k: int | None, *, name: str = "matrix") -> np.ndarray:
     """Validate a (N, d) matrix of finite reals (for a k-neighbour search when k is given; else N >= 2)."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise MmweError(f"{name}: expected a 2-D matrix (rows x dims), got shape {X.shape}")
-    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-        raise MmweError(f"{name}: expected real numbers, got dtype {X.dtype}")
-    if k is not None and k < 1:
-        raise MmweError(f"k must be at least 1, got {k}")
-    need = 2 if k is None else k + 1
-    if X.shape[0] < need:
-        what = f"k={k} neighbours need" if k is not None else "this needs"
-        raise MmweError(f"{name}: {what} at least {need} rows, got {X.shape[0]}; lower --k or add rows")
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite)[0])
-        raise MmweError(f"{name}: expected finite values, got NaN/inf in row {bad + 1}; drop or fix that row")
-    return X
+    X = check_matrix(X, name=name, dtype=None, min_rows=0 if k is not None else 2, min_cols=0, finite=False)
+    if k is not None:
+        check_k(k, X.shape[0], name=name)
+    return check_matrix(X, name=name, dtype=None, min_rows=0, min_cols=0)  # finite, first bad row 1-based
 
 
 def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
@@ -362,20 +351,6 @@ def _knn_hnsw(X: np.ndarray, k: int, metric: str, include_self: bool, hnsw: Hnsw
 BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "faiss": _knn_faiss, "hnsw": _knn_hnsw}
 
 
-@contextlib.contextmanager
-def _thread_budget(n: int) -> Iterator[None]:
-    """Let torch and the BLAS behind numpy use n threads inside the block (process-wide; restored after)."""
-    from threadpoolctl import threadpool_limits
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(n):
-            yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool = False,
         backend: Backend = "exact", block_size: int = 4096, hnsw: HnswConfig | None = None,
         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -385,11 +360,11 @@ def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool 
     The exact backend uses ``torch.get_num_threads()`` threads, for its GEMMs (numpy's BLAS) too.
     ``progress(done, total)`` is called after each block pair of the exact backend.
     """
-    X = check_matrix(X, k)
+    X = check_knn_input(X, k)
     if backend not in BACKENDS:
         raise MmweError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     if backend == "exact":
-        with _thread_budget(torch.get_num_threads()):
+        with thread_limit(torch.get_num_threads()):
             return _knn_exact(X, k, metric, include_self, block_size, progress)
     _scoring_rows(X[:1], metric)  # validates the metric name before any index is built
     return BACKENDS[backend](X, k, metric, include_self, hnsw=hnsw)
@@ -409,9 +384,9 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
     if options.get("backend", "exact") != "exact" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
         return [knn(X, k, **options) for X in Xs]  # one at a time: a single working copy is alive (large N)
     for X in Xs:
-        check_matrix(X, k)  # report bad input before starting threads
+        check_knn_input(X, k)  # report bad input before starting threads
     per = max(1, budget // len(Xs))
-    with _thread_budget(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
+    with thread_limit(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
         futures = [pool.submit(_knn_exact, np.asarray(X), k, options.get("metric", "cosine"),
                                options.get("include_self", False), options.get("block_size", 4096))
                    for X in Xs]
@@ -421,7 +396,7 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
 def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, *, metric: Metric = "cosine",
                include_self: bool = False, chunk: int = 1024) -> np.ndarray:
     """Exact (len(rows), k) neighbour lists of the given rows only (query-vs-all; for recall checks)."""
-    Y, sq = _scoring_rows(check_matrix(X, k), metric)
+    Y, sq = _scoring_rows(check_knn_input(X, k), metric)
     chunk = max(1, min(chunk, _QUERY_BLOCK // len(Y)))  # bound the (c, N) block at large N
     out = []
     for start in range(0, len(rows), chunk):

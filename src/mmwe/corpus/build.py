@@ -20,11 +20,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
+
+from mmwe import __version__ as mmwe_version
 from mmwe.corpus.preprocess import SPLITS, PreprocessConfig, SplitConfig, assign_split, clean_record
 from mmwe.corpus.readers import ReaderSpec, ReadOptions, detect_reader, get_reader
 from mmwe.corpus.record import RawRecord, Record, Tally
 from mmwe.corpus.store import FORMAT, VERSION, ShardWriter, write_token_counts
+from mmwe.corpus.tokenize import Vocabulary
 from mmwe.errors import MmweError
+from mmwe.fileio import atomic_path, atomic_write
 
 
 @dataclass
@@ -124,10 +129,6 @@ def _identity(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitConfig) 
 def _save_progress(tmp: Path, identity: dict, consumed: int, tally: Tally, counts: _Counts, seen: set[int],
                    shards: list[dict]) -> None:
     """Record a finished shard: the stream position and every counter, written atomically (seen hashes first)."""
-    import numpy as np
-
-    from mmwe.fileio import atomic_path, atomic_write
-
     seen_file = f"seen-{len(shards):05d}.npy"
     with atomic_path(tmp / seen_file) as p:
         np.save(p, np.fromiter(seen, dtype=np.uint64, count=len(seen)), allow_pickle=False)
@@ -145,8 +146,6 @@ def _save_progress(tmp: Path, identity: dict, consumed: int, tally: Tally, count
 
 def _load_progress(tmp: Path, identity: dict) -> dict | None:
     """The saved state of an interrupted build of the same sources and settings, else None."""
-    import numpy as np
-
     try:
         state = json.loads((tmp / _PROGRESS).read_text(encoding="utf-8"))
         if state["identity"] != json.loads(json.dumps(identity)):
@@ -209,9 +208,6 @@ def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitCon
 
 
 def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[dict]) -> dict:
-    from mmwe import __version__ as mmwe_version
-    from mmwe.corpus.tokenize import Vocabulary
-
     by = counts.by_split
     total = {k: sum(by[s][k] for s in SPLITS) for k in ("images", "sentences", "tokens")}
     vocab = Vocabulary.build(counts.train_words, pre.min_count)

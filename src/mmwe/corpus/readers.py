@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import pyarrow.parquet as pq
+
+from mmwe.corpus.pickle_safe import load_pickled_objects
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
 
@@ -233,8 +236,6 @@ def _to_raw(fields: tuple | str, roots: list[Path], opts: ReadOptions) -> RawRec
 @register_reader("parquet", detect=lambda p: p.suffix == ".parquet" or _has(p, "*.parquet"),
                  description="Parquet: columns image + sentences (list) or caption|text (str)")
 def read_parquet(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
-    import pyarrow.parquet as pq
-
     wanted = ("image", "image_name", "key", "file_name", "url", "image_path", "sentences", "caption", "text")
     for f in _files(source, ("*.parquet",)):
         try:
@@ -382,8 +383,6 @@ def _tar_sample(f: Path, key: str, sample: dict, tally: Tally) -> Iterator[RawRe
 @register_reader("pinterest", detect=lambda p: p.suffix in (".npy", ".pkl") or _has(p, "pin_*.npy"),
                  description="released Pinterest40M shards pin_2016_v1_*.npy (pickles: needs --allow-pickle)")
 def read_pinterest(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
-    from mmwe.corpus.pickle_safe import load_pickled_objects
-
     files = _files(source, ("pin_*.npy", "*.npy", "*.pkl"))
     if not opts.allow_pickle:
         raise MmweError("expected --allow-pickle to read pickled Pinterest shards, got none; pickles can run code, "

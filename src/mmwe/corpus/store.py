@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from mmwe.corpus.preprocess import SPLITS
 from mmwe.corpus.record import Record
+from mmwe.corpus.tokenize import Vocabulary
 from mmwe.errors import MmweError
 
 FORMAT, VERSION = "mmwe-corpus", 1
@@ -125,8 +126,6 @@ def load_token_counts(corpus_dir: str | os.PathLike, *, split: str | None = "tra
 def corpus_vocabulary(corpus_dir: str | os.PathLike, *, min_count: int | None = None, max_size: int | None = None,
                       split: str | None = "train"):
     """``Vocabulary`` of the corpus: words of the train split seen >= min_count times (manifest's by default)."""
-    from mmwe.corpus.tokenize import Vocabulary
-
     if min_count is None:
         min_count = int(read_manifest(corpus_dir)["preprocess"]["min_count"])
     return Vocabulary.build(load_token_counts(corpus_dir, split=split), min_count, max_size)

@@ -22,9 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from mmwe import vectors as vio
 from mmwe.errors import MmweError
+from mmwe.fileio import atomic_path, atomic_write, read_npy
+from mmwe.validation import check_matrix
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_NPY_SHAPE = "expected a 2-D numeric matrix (rows x dims), got shape {shape} dtype {dtype}"
+_NPY_MESSAGES = {"ndim": _NPY_SHAPE, "dtype": _NPY_SHAPE,  # check_matrix wording for a bare .npy side
+                 "finite": "row {row}: expected finite values, got NaN/inf (or a value beyond float32's 3.4e38)"}
 
 
 @dataclass
@@ -87,21 +93,6 @@ def read_label_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     return labels, np.stack(rows).astype(np.float32)
 
 
-def _read_npy(p: Path) -> np.ndarray:
-    try:
-        M = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        raise MmweError(f"expected a numeric .npy array, got one that needs pickle ({exc}); re-save it with "
-                        "np.save(path, matrix.astype('float32'))", path=p) from None
-    if M.ndim != 2 or not np.issubdtype(M.dtype, np.number):
-        raise MmweError(f"expected a 2-D numeric matrix (rows x dims), got shape {M.shape} dtype {M.dtype}", path=p)
-    bad = ~(np.abs(M) <= _FLOAT32_MAX).all(axis=1)  # NaN, inf, and values that overflow float32
-    if bad.any():
-        raise MmweError(f"row {int(np.flatnonzero(bad)[0]) + 1}: expected finite values, got NaN/inf (or a value "
-                        "beyond float32's 3.4e38)", path=p)
-    return M.astype(np.float32)
-
-
 def _load_side(path: str | os.PathLike) -> _Table:
     """Read one side by its suffix (see the module docstring)."""
     p = Path(path)
@@ -112,10 +103,9 @@ def _load_side(path: str | os.PathLike) -> _Table:
     if suffix == ".npy" and not p.with_name(p.stem + ".words.txt").exists():
         if not p.exists():
             raise MmweError("file not found", path=p)
-        return _Table(_read_npy(p), None, str(p))
-    from mmwe import vectors as vio  # word vectors: any format vectors.load detects, or a built-in name
-
-    vec = vio.load(str(path))
+        M = check_matrix(read_npy(p), min_rows=0, min_cols=0, path=p, messages=_NPY_MESSAGES)  # (N, d) float32
+        return _Table(M, None, str(p))
+    vec = vio.load(str(path))  # word vectors: any format vectors.load detects, or a built-in name
     return _Table(vec.matrix, list(vec.words), str(path))
 
 
@@ -152,3 +142,34 @@ def _pair(a: _Table, b: _Table) -> tuple[np.ndarray, np.ndarray, list[str]]:
 def load_pair(path_a: str | os.PathLike, path_b: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Two paired matrices (N, d1), (N, d2) and the N row names (labels, words, or row numbers)."""
     return _pair(_load_side(path_a), _load_side(path_b))
+
+
+def read_matrix_file(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
+    """(row names, (N, d) matrix) of one input as ``load_pair`` reads a side; names None for a bare ``.npy``."""
+    side = _load_side(path)
+    return side.names, side.matrix
+
+
+_VECTOR_SUFFIXES = (".txt", ".vec", ".bin", ".gz")  # written through mmwe.vectors.save (needs row names)
+
+
+def write_matrix_file(names: list[str] | None, matrix: np.ndarray, path: str | os.PathLike) -> None:
+    """Write ``matrix`` (atomically) as .npy, CSV rows ``name,v1,...,vd`` (row numbers when ``names`` is None),
+    or a word-vector file (.txt/.vec/.bin/.gz, needs names)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npy":
+        with atomic_path(path) as tmp:
+            np.save(tmp, matrix)
+    elif suffix == ".csv":
+        names = names if names is not None else [str(i) for i in range(matrix.shape[0])]
+        bad = next((n for n in names if "," in n or "\n" in n), None)
+        if bad is not None:
+            raise MmweError(f"expected labels without commas for CSV output, got {bad!r}; fix: write .npy", path=path)
+        with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+            for name, row in zip(names, matrix):
+                fh.write(name + "," + ",".join(f"{v:.7g}" for v in row) + "\n")
+    elif suffix in _VECTOR_SUFFIXES and names is not None:
+        vio.save(vio.Vectors(list(names), matrix, source=str(path)), path)
+    else:
+        raise MmweError(f"expected an output ending in .npy or .csv (or {', '.join(_VECTOR_SUFFIXES)} for word "
+                        f"vectors), got {Path(path).name!r}; fix: pick one of those suffixes", path=path)

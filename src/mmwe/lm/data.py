@@ -16,8 +16,10 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from mmwe.errors import MmweError
+from mmwe.corpus.store import iter_records
 from mmwe.corpus.tokenize import Vocabulary, tokenize
+from mmwe.errors import MmweError
+from mmwe.vision.store import load_features as read_feature_file
 
 BOS_ID, EOS_ID = Vocabulary.bos_id, Vocabulary.eos_id
 DEFAULT_FEATURES = Path("features") / "efficientnet-lite0.npy"
@@ -52,17 +54,13 @@ class Dataset:
 # -- reading ---------------------------------------------------------------------------------------------------
 def iter_corpus(corpus_dir: Path) -> Iterator[tuple[str, list[str], str | None]]:
     """(image, sentences, split) of every record of the corpus folder."""
-    from mmwe.corpus import iter_records
-
     for r in iter_records(corpus_dir):
         yield r.image, list(r.sentences), r.split
 
 
 def load_features(path: Path) -> tuple[list[str], np.ndarray]:
     """(keys, (N, F) float32) of a feature file written by `mmwe features` (.npy + .keys.txt, or Parquet)."""
-    from mmwe.vision import load_features as vision_load
-
-    keys, m = vision_load(path)
+    keys, m = read_feature_file(path)
     return list(keys), np.asarray(m, dtype=np.float32)
 
 

@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.neighbors import Backend, Metric, check_matrix, knn_many, knn_recall, overlap_counts
+from mmwe.neighbors import Backend, Metric, check_knn_input, knn_many, knn_recall, overlap_counts
+from mmwe.validation import check_paired
 
 
 def chance_overlap(n: int, k: int, include_self: bool = False) -> float:
@@ -35,12 +36,8 @@ def chance_overlap(n: int, k: int, include_self: bool = False) -> float:
 
 
 def _check_pair(V: np.ndarray, Z: np.ndarray, k: int | None) -> tuple[np.ndarray, np.ndarray]:
-    V = check_matrix(V, k, name="first set")
-    Z = check_matrix(Z, k, name="second set")
-    if len(V) != len(Z):
-        raise MmweError(f"paired sets need the same number of rows: got {len(V)} and {len(Z)}; "
-                        "row i of one set must pair with row i of the other")
-    return V, Z
+    V, Z = check_knn_input(V, k, name="first set"), check_knn_input(Z, k, name="second set")
+    return check_paired(V, Z, names=("first set", "second set"), dtype=None, min_rows=0, min_cols=0, finite=False)
 
 
 def overlap_score(NV: np.ndarray, NZ: np.ndarray) -> float:

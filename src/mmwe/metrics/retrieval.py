@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from mmwe.errors import MmweError
+from mmwe.validation import check_matrix
 
 
 def cosine_scores(Q: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -29,9 +30,8 @@ def cosine_scores(Q: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """1-based rank of candidate ``targets[i]`` in row ``i`` of ``scores`` (nq, nd), ties to the lower index."""
-    scores = np.asarray(scores)
+    scores = _check_scores(scores)
     targets = np.asarray(targets, dtype=np.int64)
-    _check_scores(scores)
     if targets.shape != (scores.shape[0],) or (targets < 0).any() or (targets >= scores.shape[1]).any():
         raise MmweError(f"expected one target index in [0, {scores.shape[1]}) per query, got shape {targets.shape}")
     rows = np.arange(scores.shape[0])
@@ -53,8 +53,7 @@ def recall_at_k(scores: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
 
     Keys ``r@1``, ``r@5``... plus ``n`` (queries) and ``median_rank``.
     """
-    scores = np.asarray(scores)
-    _check_scores(scores)
+    scores = _check_scores(scores)
     if scores.shape[0] != scores.shape[1]:
         raise MmweError(f"paired retrieval needs as many queries as candidates, got scores of shape {scores.shape}")
     ranks = target_ranks(scores, np.arange(scores.shape[0]))
@@ -81,9 +80,8 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray, *, chunk: int = 
 
     AP = mean, over the relevant candidates, of the precision at the rank of that candidate.
     """
-    scores = np.asarray(scores)
+    scores = _check_scores(scores)
     relevant = np.asarray(relevant, dtype=bool)
-    _check_scores(scores)
     if relevant.shape != scores.shape:
         raise MmweError(f"relevance must have the shape of the scores {scores.shape}, got {relevant.shape}")
     nd = scores.shape[1]
@@ -110,6 +108,9 @@ def mean_average_precision(scores: np.ndarray, relevant: np.ndarray) -> dict:
     }
 
 
-def _check_scores(scores: np.ndarray) -> None:
-    if scores.ndim != 2 or scores.shape[0] == 0 or scores.shape[1] == 0:
-        raise MmweError(f"expected a non-empty (queries x candidates) score matrix, got shape {scores.shape}")
+_SCORES = "expected a non-empty (queries x candidates) score matrix, got shape {shape}"
+_SCORE_MESSAGES = {"ndim": _SCORES, "rows": _SCORES, "cols": _SCORES}  # check_matrix wording for scores
+
+
+def _check_scores(scores: np.ndarray) -> np.ndarray:
+    return check_matrix(scores, name="scores", dtype=None, finite=False, messages=_SCORE_MESSAGES)

@@ -7,7 +7,7 @@
 * :mod:`mmwe.vision.extract` — corpus -> features (batching, skips, binarisation) and the run sidecar.
 * :mod:`mmwe.vision.store` — ``save_features`` / ``load_features`` (.npy + .keys.txt, or Parquet).
 
-Importing this package does not import torch or onnxruntime; the backends import them when built.
+Importing this package does not import torch or onnxruntime; the backends import them when built (heavy).
 """
 
 from mmwe.vision.extract import (
@@ -27,21 +27,11 @@ from mmwe.vision.extract import (
 )
 from mmwe.vision.images import DEFAULT_MAX_PIXELS, ImageError, load_image, sanitize_svg, to_model_input
 from mmwe.vision.models import FEATURE_DIM, IMAGE_SIZE, TorchExtractor, imagenet_lemmas, top_classes
+from mmwe.vision.onnx_backend import OnnxExtractor
 from mmwe.vision.store import keys_path, load_features, save_features
 
-EfficientNetLite0Extractor = TorchExtractor  # the name agreed in notes/interfaces.md
-
-
-def __getattr__(name: str):
-    if name == "OnnxExtractor":  # lazy: keeps `import mmwe.vision` light
-        from mmwe.vision.onnx_backend import OnnxExtractor
-
-        return OnnxExtractor
-    raise AttributeError(name)
-
-
 __all__ = [
-    "BACKENDS", "DEFAULT_MAX_PIXELS", "EfficientNetLite0Extractor", "FEATURE_DIM", "FeatureConfig",
+    "BACKENDS", "DEFAULT_MAX_PIXELS", "FEATURE_DIM", "FeatureConfig",
     "FeatureExtractor", "FeatureRun", "IMAGE_SIZE", "ImageError", "MODELS", "OnnxExtractor", "TorchExtractor",
     "binarize", "corpus_size", "default_output", "extract_corpus", "extract_images", "imagenet_lemmas",
     "iter_corpus_images", "keys_path", "load_features", "load_image", "make_extractor", "sanitize_svg",

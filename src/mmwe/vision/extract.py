@@ -8,6 +8,7 @@ batch ahead of the model, so decoding overlaps inference.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,10 +19,13 @@ from typing import Callable, Iterable, Iterator, Literal, Protocol
 
 import numpy as np
 
+from mmwe.corpus.store import count_records, iter_records
 from mmwe.errors import MmweError
-from mmwe.fileio import atomic_write
+from mmwe.fileio import atomic_path, atomic_write
 from mmwe.vision.images import (DEFAULT_MAX_PIXELS, ImageError, ResizeMode, load_image, resolve_image_path,
                                 to_model_input)
+from mmwe.vision.models import NORMALISATION, TorchExtractor, default_weights_path, weights_digest
+from mmwe.vision.onnx_backend import OnnxExtractor
 from mmwe.vision.store import save_features
 
 Backend = Literal["torch", "onnx"]
@@ -80,12 +84,8 @@ def make_extractor(model: str = "efficientnet-lite0", backend: Backend = "onnx",
     if model not in MODELS:
         raise MmweError(f"expected a model in {list(MODELS)}, got {model!r}")
     if backend == "torch":
-        from mmwe.vision.models import TorchExtractor
-
         return TorchExtractor(num_threads=num_threads)
     if backend == "onnx":
-        from mmwe.vision.onnx_backend import OnnxExtractor
-
         return OnnxExtractor(num_threads=num_threads, cache_dir=cache_dir)
     raise MmweError(f"expected a backend in {list(BACKENDS)}, got {backend!r}")
 
@@ -190,64 +190,19 @@ def extract_images(items: Iterable[tuple[str, str | None]], extractor: FeatureEx
 
 # -- corpus directories ----------------------------------------------------------------------------------
 
-def _shards(corpus_dir: Path) -> list[Path]:
-    shards = sorted((corpus_dir / "shards").glob("*.parquet"))
-    if not shards:
-        raise MmweError("expected a corpus folder with shards/*.parquet, got none; "
-                        "fix: build one with `mmwe corpus build`", path=corpus_dir)
-    return shards
-
-
-def _corpus_api():
-    """``mmwe.corpus`` (the corpus area's reader) when importable, else None (then shards are read directly)."""
-    try:
-        import mmwe.corpus as corpus
-
-        return corpus if hasattr(corpus, "iter_records") else None
-    except ImportError:
-        return None
-
-
 def corpus_size(corpus_dir: str | Path) -> int:
     """Number of records, from the manifest (or the Parquet footers); no data read."""
-    import pyarrow.parquet as pq
-
-    corpus = _corpus_api()
-    if corpus is not None and hasattr(corpus, "count_records"):
-        return int(corpus.count_records(corpus_dir))
-    return sum(pq.ParquetFile(s).metadata.num_rows for s in _shards(Path(corpus_dir)))
+    return int(count_records(corpus_dir))
 
 
 def iter_corpus_images(corpus_dir: str | Path) -> Iterator[tuple[str, str | None]]:
     """(image key, absolute image path or None) of every corpus record, in corpus order.
 
-    Uses ``mmwe.corpus.iter_records`` when available; otherwise reads only the ``image`` and ``image_path``
-    columns of ``shards/*.parquet``. Relative paths are taken relative to the corpus folder.
+    Relative paths are taken relative to the corpus folder.
     """
     base = Path(corpus_dir)
-    corpus = _corpus_api()
-    if corpus is not None:
-        records = ((r.image, r.image_path) for r in corpus.iter_records(base))
-    else:
-        records = _read_shard_columns(_shards(base))
-    for key, path in records:
-        yield key, (resolve_image_path(path, base) if path else None)
-
-
-def _read_shard_columns(shards: list[Path]) -> Iterator[tuple[str, str | None]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    for shard in shards:
-        try:
-            pf = pq.ParquetFile(shard)
-            missing = {"image", "image_path"} - set(pf.schema_arrow.names)
-            if missing:
-                raise MmweError(f"expected columns image and image_path, got {pf.schema_arrow.names}", path=shard)
-            for batch in pf.iter_batches(columns=["image", "image_path"], batch_size=4096):
-                yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
-        except (OSError, pa.ArrowException) as exc:
-            raise MmweError(f"expected a Parquet shard, got an unreadable file: {exc}", path=shard) from None
+    for r in iter_records(base):
+        yield r.image, (resolve_image_path(r.image_path, base) if r.image_path else None)
 
 
 def default_output(corpus_dir: str | Path, cfg: FeatureConfig) -> Path:
@@ -270,8 +225,6 @@ def _partial_identity(corpus_dir: str | Path, cfg: FeatureConfig, chunk: int) ->
 
 def _open_partial(folder: Path, identity: dict) -> list[dict]:
     """The finished chunks recorded in ``folder`` (empty, and the folder reset, when it was made otherwise)."""
-    import shutil
-
     state = folder / "progress.json"
     if state.is_file():
         try:
@@ -291,8 +244,6 @@ def _extract_resumable(items: Iterator[tuple[str, str | None]], extractor: Featu
 
     Chunks hold whole batches, so the batches (and the features) are the same as in one uninterrupted pass.
     """
-    from mmwe.fileio import atomic_path
-
     chunks = _open_partial(folder, identity)
     done = sum(c["records"] for c in chunks)
     if progress is not None and done:
@@ -353,8 +304,6 @@ def meta_path(path: str | Path) -> Path:
 
 def write_run(path: str | Path, run: FeatureRun, cfg: FeatureConfig, *, corpus_dir: str | Path | None = None) -> Path:
     """Save the features (npy + keys, or Parquet) and a ``.meta.json`` with the settings and the tallies."""
-    from mmwe.vision.models import NORMALISATION, weights_digest, default_weights_path
-
     out = Path(path)
     save_features(out, run.keys, run.matrix)
     meta = {"model": cfg.model, "backend": cfg.backend, "normalisation": NORMALISATION,

@@ -18,9 +18,15 @@ from typing import Sequence
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.fileio import atomic_path, atomic_write
+from mmwe.fileio import atomic_path, atomic_write, read_npy
+from mmwe.validation import check_matrix
 
 FORMATS = (".npy", ".parquet")
+_MATRIX_MESSAGES = {  # check_matrix wording for feature files
+    "ndim": "expected a 2-D (images x dims) matrix, got shape {shape}",
+    "dtype": "expected real numbers, got dtype {dtype}",
+    "finite": "expected finite values, got NaN/inf in {bad_rows} rows, first row {row} (key {label!r})",
+}
 
 
 def keys_path(path: str | os.PathLike) -> Path:
@@ -39,19 +45,10 @@ def _suffix(path: Path) -> str:
 
 def _check(keys: list[str], matrix: np.ndarray, path: Path, key_file: Path) -> np.ndarray:
     """Shared validation of keys + matrix; returns the matrix as contiguous float32."""
-    if matrix.ndim != 2:
-        raise MmweError(f"expected a 2-D (images x dims) matrix, got shape {matrix.shape}", path=path)
-    if len(keys) != matrix.shape[0]:
+    if matrix.ndim == 2 and len(keys) != matrix.shape[0]:
         raise MmweError(f"expected one key per row, got {len(keys)} keys for {matrix.shape[0]} rows; "
                         f"fix: regenerate {key_file.name}", path=key_file)
-    if not np.issubdtype(matrix.dtype, np.number) or np.issubdtype(matrix.dtype, np.complexfloating):
-        raise MmweError(f"expected real numbers, got dtype {matrix.dtype}", path=path)
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    bad = ~np.isfinite(matrix).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise MmweError(f"expected finite values, got NaN/inf in {int(bad.sum())} rows, first row {i + 1} "
-                        f"(key {keys[i]!r})", path=path)
+    matrix = check_matrix(matrix, min_rows=0, min_cols=0, labels=keys, path=path, messages=_MATRIX_MESSAGES)
     seen: dict[str, int] = {}
     for i, k in enumerate(keys):
         if not k:
@@ -96,12 +93,7 @@ def _load_npy(p: Path) -> tuple[list[str], np.ndarray]:
     if not kp.is_file():
         raise MmweError(f"expected the image keys in {kp.name} beside the matrix, got no such file; "
                         "fix: write one key per line, in row order", path=kp)
-    try:
-        matrix = np.load(p, allow_pickle=False)
-    except ValueError as exc:  # object arrays need pickle, which we never allow
-        raise MmweError(f"cannot read the matrix without pickle: {exc}", path=p) from None
-    except (OSError, EOFError) as exc:
-        raise MmweError(f"expected a .npy matrix, got an unreadable file: {exc}", path=p) from None
+    matrix = read_npy(p, name="a feature matrix")
     try:
         keys = kp.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
