@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.lm import TrainConfig, train, variant_config
+from mmwe.lm import TrainConfig, train
 from mmwe.lm.data import epoch_batches, load_dataset, make_batch
 from mmwe.lm.loop import clip_grad_global_norm, loss_sums
 
@@ -207,13 +207,6 @@ def test_init_vectors_from_a_file(corpus, tmp_path):
     kv = (tmp_path / "r" / "vectors.txt").read_text().splitlines()
     row = next(x for x in kv if x.startswith("w1 ")).split()[1:]
     assert [float(v) for v in row[:3]] == [1.0, 2.0, 3.0]
-
-
-def test_variant_configs():
-    assert (variant_config("A-noshare").model, variant_config("A-noshare").share) == ("A", False)
-    assert variant_config("puretext", small()).hidden == 16
-    with pytest.raises(MmweError, match="expected a variant"):
-        variant_config("D")
 
 
 def run_cli(argv: list[str]) -> int:
