@@ -22,6 +22,7 @@ demo: $(STAMP)
 # .ci/ensure-browser: headless Chromium + chromedriver (Debian packages) for tests/test_report_browser.py.
 test: $(STAMP)
 	sh .ci/ensure-browser
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
