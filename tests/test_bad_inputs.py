@@ -241,6 +241,12 @@ def _jsonl_only(record_line: bytes, *images: tuple[str, bytes]) -> Callable[[Pat
     return make
 
 
+def _out_under_a_file(d: Path) -> list[str]:
+    w(d / "afile", "a file, not a folder")
+    make = _jsonl_only(b'{"image": "a.png", "caption": "a red square"}', ("a.png", png()))
+    return corpus_build(make, "--out", str(d / "afile" / "dir" / "c"))(d)
+
+
 def _tar_only(members: list[tuple[str, bytes, bytes, str]]) -> Callable[[Path], Path]:
     return lambda d: tar_with(d / "src" / "shard-000.tar", members)
 
@@ -374,9 +380,8 @@ ERRORS = [
          r"plain data.*(posix|os).*system|system.*refus", "pin_2016_v1_0.npy"),
     Case("corpus-source-missing", lambda d: ["corpus", "build", str(d / "nope.jsonl"), "--out", str(d / "out" / "c")],
          r"expected an existing file/folder or a built-in corpus", "nope.jsonl"),
-    Case("corpus-out-parent-missing", corpus_build(_jsonl_only(b'{"image": "a.png", "caption": "a red square"}',
-                                                               ("a.png", png())), "--out", "/nonexistent/dir/c"),
-         r"output's parent folder /nonexistent/dir does not exist", "/nonexistent/dir/c"),
+    Case("corpus-out-parent-not-creatable", _out_under_a_file, r"--out: cannot create the folder \S*afile/dir",
+         "afile/dir/c"),  # --out makes missing parent folders (mkdir -p); under a file it cannot
     Case("corpus-info-not-a-corpus", lambda d: _conv(d, ["corpus", "info", str(d)]),
          r"expected a corpus folder with manifest.json", None),
     # images ------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from mmwe.cli._common import print_json
+from mmwe.cli.console import print_json
 
 
 def test_print_json_numpy_scalars_and_nan(capsys):

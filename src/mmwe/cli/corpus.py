@@ -2,71 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from dataclasses import fields, replace
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from mmwe.cli import app
-from mmwe.cli import quiet as global_quiet
-from mmwe.cli._common import print_json
+from mmwe.cli.app import group
+from mmwe.cli.console import bar_counter, print_json, print_table, progress_bar
+from mmwe.cli.options import config_options, out_option
+from mmwe.corpus import (
+    READERS,
+    BuildConfig,
+    PreprocessConfig,
+    ReadOptions,
+    SplitConfig,
+    build_corpus,
+    corpus_vocabulary,
+    default_configs,
+    read_manifest,
+    resolve_sources,
+)
 
-corpus_app = typer.Typer(help="Build and inspect image-sentence corpora.", no_args_is_help=True)
-app.add_typer(corpus_app, name="corpus")
+corpus_app = group("corpus", "Build and inspect image-sentence corpora.")
+
+
+def _only(cls, overrides: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in overrides.items() if k in names}
 
 
 @corpus_app.command("build")
+@config_options("mmwe.corpus.preprocess:PreprocessConfig", "mmwe.corpus.preprocess:SplitConfig",
+                "mmwe.corpus.readers:ReadOptions", "mmwe.corpus.build:BuildConfig",
+                skip=("reader", "preprocess", "split", "read"))
 def build(
     sources: Annotated[list[str], typer.Argument(help="Files/folders to read, or the built-in name 'openmoji'.")],
-    out: Annotated[str, typer.Option("--out", help="Corpus folder to create.")],
-    reader: Annotated[str, typer.Option(help="auto|jsonl|parquet|coco|webdataset|pinterest|folder|openmoji")] = "auto",
-    min_words: Annotated[Optional[int], typer.Option(help="Drop sentences with fewer words (paper: 4).")] = None,
-    dedup_threshold: Annotated[Optional[float], typer.Option(help="Word overlap |A&B|/min(|A|,|B|) marking a near-duplicate (paper default 0.8; >1 disables).")] = None,
-    min_count: Annotated[Optional[int], typer.Option(help="Vocabulary: words seen at least this often (paper: 51, i.e. more than 50).")] = None,
-    max_sentence_chars: Annotated[Optional[int], typer.Option(help="Drop longer sentences.")] = None,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickled sources (Pinterest .npy), read with a restricted unpickler.")] = False,
-    image_root: Annotated[Optional[str], typer.Option(help="Folder that relative image names are resolved against.")] = None,
-    check_images: Annotated[bool, typer.Option(help="Skip records whose image file is missing.")] = True,
-    val_fraction: Annotated[Optional[float], typer.Option(help="Share of images in 'val' (default 0.05; openmoji 0.1).")] = None,
-    test_fraction: Annotated[Optional[float], typer.Option(help="Share of images in 'test' (default 0.05; openmoji 0.2).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the hash split.")] = None,
-    shard_size: Annotated[int, typer.Option(help="Records per Parquet shard.")] = 100_000,
-    openmoji_style: Annotated[str, typer.Option(help="openmoji sentences: joined|separate.")] = "joined",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")] = False,
+    out: Annotated[str, out_option("Corpus folder to create.")],
+    reader: Annotated[str, typer.Option(help=f"auto (detect per source) or one of: {', '.join(READERS)}.")] = "auto",
     json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    overrides: dict | None = None,
 ) -> None:
-    """Read SOURCES, pre-process as Mao et al. (2016), split by image and write Parquet shards + manifest."""
-    from mmwe.corpus import BuildConfig, ReadOptions, default_configs, resolve_sources, with_overrides
+    """Read SOURCES, pre-process as Mao et al. (2016), split by image and write Parquet shards + manifest.
 
-    pre, spl = default_configs([spec for _, spec in resolve_sources(sources, reader)])
-    cfg = BuildConfig(
-        reader=reader,
-        preprocess=with_overrides(pre, min_words=min_words, dedup_threshold=dedup_threshold, min_count=min_count,
-                                  max_sentence_chars=max_sentence_chars),
-        split=with_overrides(spl, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed),
-        read=ReadOptions(allow_pickle=allow_pickle, image_root=image_root, check_images=check_images,
-                         openmoji_style=openmoji_style),
-        shard_size=shard_size,
-        overwrite=overwrite,
-    )
-    manifest = _build_with_progress(sources, out, cfg)
-    if json:
-        print_json(manifest)
-    else:
-        _print_manifest(manifest, out)
-
-
-def _build_with_progress(sources, out, cfg) -> dict:
-    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from mmwe.corpus import build_corpus
-
-    columns = (SpinnerColumn(), TextColumn("reading images"), MofNCompleteColumn(), TimeElapsedColumn())
-    console = Console(stderr=True)  # not a terminal (a pipe, a log): no bar, whose exit would add a blank line
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal or global_quiet()) as bar:
-        task = bar.add_task("build", total=None)
-        return build_corpus(sources, out, cfg, progress=lambda n: bar.advance(task, n))
+    Pre-processing and split settings not given are the reader's defaults (the paper's; openmoji has its own).
+    """
+    pre, split = default_configs([spec for _, spec in resolve_sources(sources, reader)])
+    cfg = BuildConfig(reader=reader, preprocess=replace(pre, **_only(PreprocessConfig, overrides)),
+                      split=replace(split, **_only(SplitConfig, overrides)),
+                      read=ReadOptions(**_only(ReadOptions, overrides)), **_only(BuildConfig, overrides))
+    with progress_bar(disable=json) as bar:
+        manifest = build_corpus(sources, out, cfg, progress=bar_counter(bar, "reading images"))
+    print_json(manifest) if json else _print_manifest(manifest, out)
 
 
 @corpus_app.command("info")
@@ -75,8 +61,6 @@ def info(
     json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Counts of a corpus: images, sentences and tokens per split, vocabulary, and what was removed and why."""
-    from mmwe.corpus import read_manifest
-
     manifest = read_manifest(corpus_dir)
     print_json(manifest) if json else _print_manifest(manifest, corpus_dir)
 
@@ -84,41 +68,28 @@ def info(
 @corpus_app.command("vocab")
 def vocab(
     corpus_dir: Annotated[str, typer.Argument(help="A corpus folder.")],
-    out: Annotated[str, typer.Option("--out", help="Vocabulary file to write (.json, or TSV word<TAB>count).")],
-    min_count: Annotated[Optional[int], typer.Option(help="Words seen at least this often in train (default: the manifest's).")] = None,
-    max_size: Annotated[Optional[int], typer.Option(help="Keep at most this many words (specials not counted).")] = None,
+    out: Annotated[str, out_option("Vocabulary file to write (.json, or TSV word<TAB>count).")],
+    min_count: Annotated[int | None, typer.Option(help="Keep words seen this often (default: the manifest's).")] = None,
+    max_size: Annotated[int | None, typer.Option(help="Keep at most this many words (specials not counted).")] = None,
 ) -> None:
     """Write the training vocabulary of a corpus (specials <pad> <unk> <bos> <eos> are implicit ids 0-3)."""
-    from mmwe.corpus import corpus_vocabulary
-
     v = corpus_vocabulary(corpus_dir, min_count=min_count, max_size=max_size)
     v.save(out)
-    print(f"wrote {len(v) - 4} words (+4 specials) to {out}")
+    typer.echo(f"wrote {len(v) - 4} words (+4 specials) to {out}")
 
 
 def _print_manifest(m: dict, where: str) -> None:
-    c, pre, spl = m["counts"], m["preprocess"], m["split_config"]
-    console = Console()
-    sources = ", ".join(f"{s['source']} ({s['reader']})" for s in m["sources"])
-    console.print(f"[bold]{where}[/bold]: {sources}")
-    t = Table(title="records")
-    for col in ("split", "images", "sentences", "tokens"):
-        t.add_column(col, justify="right" if col != "split" else "left")
-    for name, row in [*c["by_split"].items(), ("all", c)]:
-        t.add_row(name, f"{row['images']:,}", f"{row['sentences']:,}", f"{row['tokens']:,}")
-    console.print(t)
-    v = c["vocabulary"]
-    console.print(f"vocabulary: {v['words']:,} words with count >= {v['min_count']} in train "
-                  f"({v['distinct_words_train']:,} distinct in train, {v['distinct_words_all']:,} in all)")
-    console.print(f"pre-processing: min_words={pre['min_words']} dedup_threshold={pre['dedup_threshold']} "
-                  f"max_sentence_chars={pre['max_sentence_chars']}; split: val={spl['val_fraction']} "
-                  f"test={spl['test_fraction']} seed={spl['seed']}")
-    r = m["removed"]
-    t = Table(title=f"removed ({r['records_read']:,} records read, {r['sentences_read']:,} sentences)")
-    t.add_column("what")
-    t.add_column("reason")
-    t.add_column("count", justify="right")
-    for group in ("bad_records", "dropped_records", "removed_sentences"):
-        for reason, n in r[group].items():
-            t.add_row(group.replace("_", " "), reason, f"{n:,}")
-    console.print(t)
+    c, pre, spl, r, v = m["counts"], m["preprocess"], m["split_config"], m["removed"], m["counts"]["vocabulary"]
+    typer.echo(f"{where}: " + ", ".join(f"{s['source']} ({s['reader']})" for s in m["sources"]))
+    print_table("records", ["split", "images", "sentences", "tokens"],
+                [(name, *(f"{row[k]:,}" for k in ("images", "sentences", "tokens")))
+                 for name, row in [*c["by_split"].items(), ("all", c)]])
+    typer.echo(f"vocabulary: {v['words']:,} words with count >= {v['min_count']} in train "
+               f"({v['distinct_words_train']:,} distinct in train, {v['distinct_words_all']:,} in all)")
+    typer.echo(f"pre-processing: min_words={pre['min_words']} dedup_threshold={pre['dedup_threshold']} "
+               f"max_sentence_chars={pre['max_sentence_chars']}; split: val={spl['val_fraction']} "
+               f"test={spl['test_fraction']} seed={spl['seed']}")
+    print_table(f"removed ({r['records_read']:,} records read, {r['sentences_read']:,} sentences)",
+                ["what", "reason", "count"], [(g.replace("_", " "), reason, f"{n:,}") for g in
+                                              ("bad_records", "dropped_records", "removed_sentences")
+                                              for reason, n in r[g].items()])

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from mmwe.cli import app, bar_callback, progress_bar, quiet
+from mmwe.cli.app import app
+from mmwe.cli.console import bar_callback, progress_bar, quiet
 
 
 @app.command("demo")
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for every run and the report."),
-    iapr_dir: Optional[Path] = typer.Option(None, "--iapr-dir", help="IAPR TC-12 CSV folder (default: "
+    iapr_dir: Path | None = typer.Option(None, "--iapr-dir", help="IAPR TC-12 CSV folder (default: "
                                             "$MMWE_IAPR_DIR or ../shared/data/iaprtc12; skipped when absent)."),
     skip_mao: bool = typer.Option(False, "--skip-mao", help="Leave out the Mao et al. training runs."),
-    collell_epochs: Optional[int] = typer.Option(None, "--collell-epochs", help="Map training epochs "
+    collell_epochs: int | None = typer.Option(None, "--collell-epochs", help="Map training epochs "
                                                  "(default: the authors' 50)."),
 ) -> None:
     """Run the reproductions on built-in data and write OUT/report.html."""

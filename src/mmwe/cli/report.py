@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from mmwe.cli import app, bar_callback, progress_bar
+from mmwe.cli.app import app
+from mmwe.cli.console import bar_callback, progress_bar
 from mmwe.fileio import check_output_path
 from mmwe.report import build_report
 from mmwe.report.runs import load_runs
@@ -18,7 +19,7 @@ def report(
     runs: Annotated[list[Path], typer.Argument(metavar="RUN", help="Run folders: `mmwe reproduce collell` (exp 1 or 2) and Mao runs, any mix.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write; the Markdown tables go beside it (.md).")] = Path("report.html"),
     title: Annotated[str, typer.Option(help="Page title.")] = "mmwe report",
-    label_names: Annotated[Optional[Path], typer.Option("--label-names", help="IAPR TC-12 label names, one a line (line i names label id i-1), to show items by name.")] = None,
+    label_names: Annotated[Path | None, typer.Option("--label-names", help="IAPR TC-12 label names, one a line (line i names label id i-1), to show items by name.")] = None,
     explorer_items: Annotated[int, typer.Option("--explorer-items", min=1, help="Items per neighbour set built here (trained vectors); collell runs bring their own.")] = 500,
 ) -> None:
     """Self-contained HTML report: tables, SVG plots and a neighbour explorer; no network requests."""

@@ -6,15 +6,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mmwe.cli import app, bar_callback, progress_bar, quiet
-from mmwe.cli._common import print_json
-from mmwe.errors import MmweError
+from mmwe.cli.app import app
+from mmwe.cli.console import bar_callback, print_json, progress_bar, quiet
 
 reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")
@@ -38,15 +36,15 @@ def _print_table(rows: list[dict], columns: list) -> None:
 @reproduce_app.command("collell")
 def collell(
     exp: int = typer.Option(1, "--exp", help="Experiment: 1 (mNNO of trained maps) or 2 (untrained maps)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Experiment 1 data: imagenet (built in; the "
+    dataset: str | None = typer.Option(None, "--dataset", help="Experiment 1 data: imagenet (built in; the "
                                           "default) or iaprtc12 (the default when --data-dir is given)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the IAPR TC-12 CSVs (iaprtc12)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder with the IAPR TC-12 CSVs (iaprtc12)."),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
     k: int = typer.Option(10, "--k", help="Neighbours in mNNO."),
     metric: str = typer.Option("cosine", "--metric", help="mNNO neighbour metric: cosine or euclidean."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the authors' 50)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: the authors' 50)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the map initialisation."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder: results.json, results.md, report.md/html."),
+    out: Path | None = typer.Option(None, "--out", help="Run folder: results.json, results.md, report.md/html."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
@@ -76,9 +74,9 @@ def collell(
 
 @reproduce_app.command("mao")
 def mao(
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus folder (see `mmwe corpus build`); default: "
+    corpus: Path | None = typer.Option(None, "--corpus", help="Corpus folder (see `mmwe corpus build`); default: "
                                           "the built-in openmoji corpus, built under --out on first use."),
-    features: Optional[Path] = typer.Option(None, "--features", help="Image features (.npy + .keys.txt); default: "
+    features: Path | None = typer.Option(None, "--features", help="Image features (.npy + .keys.txt); default: "
                                             "CORPUS/features/efficientnet-lite0.npy (extracted if missing)."),
     out: Path = typer.Option(Path("runs/mao"), "--out", help="Run folder: one sub-folder per model, results.json/md."),
     variants: str = typer.Option("puretext,A-noshare,A,B,C", "--variants", help="Comma-separated rows to train."),
@@ -87,7 +85,7 @@ def mao(
                                  "models ('none' to skip)."),
     paper_settings: bool = typer.Option(False, "--paper-settings", help="Train with the paper's values (min count "
                                         "51, batch 256, lr 1.0, 1024 negatives) instead of the small-corpus ones."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Maximum epochs per model."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per model."),
     lam: float = typer.Option(1.0, "--lambda", help="Weight of the image losses of B and C."),
     seed: int = typer.Option(0, "--seed", help="Seed of every model."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),

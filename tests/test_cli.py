@@ -1,0 +1,234 @@
+"""The CLI shell itself: its size and imports, options generated from the configs, --help, console, entry points."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+
+from mmwe.cli import main
+from mmwe.cli.app import PANELS, app
+from mmwe.cli.console import print_table, progress_bar, quiet
+from mmwe.cli.options import config_fields
+from mmwe.datasets.paired import read_matrix_file, write_matrix_file
+from mmwe.vectors import Vectors, describe, save
+
+CLI = Path(__file__).resolve().parents[1] / "src" / "mmwe" / "cli"
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(argv)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _sources() -> dict[str, ast.Module]:
+    return {f.name: ast.parse(f.read_text(encoding="utf-8")) for f in sorted(CLI.glob("*.py"))}
+
+
+# -- shape of the shell ---------------------------------------------------------------------------------------
+def test_cli_does_not_grow():
+    """Issue 8 set a target of 700 lines; the shell is ~1,100 (360 of them app/console/options, no business logic).
+    This guard keeps it from growing while the rest is cut (see the issue's closing note)."""
+    lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in CLI.glob("*.py"))
+    assert lines < 1150, f"cli/ has {lines} lines"
+
+
+def test_no_private_library_names_and_no_rich_progress_outside_console():
+    for name, tree in _sources().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mmwe"):
+                assert not [a.name for a in node.names if re.match("_[a-z]", a.name)], f"{name}:{node.lineno}"
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id[:1].isupper():
+                assert not re.match(r"_[a-z]", node.attr), f"{name}:{node.lineno}: {node.value.id}.{node.attr}"
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Progress":
+                assert name == "console.py", f"{name}:{node.lineno} builds a rich Progress"
+
+
+def test_nothing_declared_twice():
+    seen: dict[str, str] = {}
+    for name, tree in _sources().items():
+        for node in tree.body:
+            is_command = isinstance(node, ast.FunctionDef) and any("command" in ast.unparse(d) for d in
+                                                                   node.decorator_list)
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not is_command:
+                assert node.name not in seen, f"{node.name} in {seen.get(node.name)} and {name}"
+                seen[node.name] = name
+
+
+def test_init_imports_the_command_modules_explicitly():
+    text = (CLI / "__init__.py").read_text(encoding="utf-8")
+    assert "importlib" not in text and "from mmwe.cli import corpus" in text
+
+
+# -- options from the config dataclasses ----------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["mmwe.lm.config:TrainConfig", "mmwe.maps:MapConfig",
+                                    "mmwe.vision.extract:FeatureConfig", "mmwe.corpus.preprocess:PreprocessConfig"])
+def test_config_fields_read_from_source_match_the_dataclass(target):
+    import importlib
+
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    fields = config_fields(target)
+    assert [(f.name, f.default) for f in fields] == [(f.name, f.default) for f in dataclasses.fields(cls)
+                                                    if f.default is not dataclasses.MISSING]
+    assert all(f.help for f in fields)  # every field carries its comment
+
+
+def test_train_help_lists_every_trainconfig_field_once(capsys):
+    rc, out, _ = run(["train", "--help"], capsys)
+    assert rc == 0
+    for f in config_fields("mmwe.lm.config:TrainConfig"):
+        flag = {"lam": "--lambda"}.get(f.name, "--" + f.name.replace("_", "-"))
+        assert re.search(rf"{flag}\b", out), flag
+    assert "--no-share" in out and "--config" in out and "--set" in out
+    assert "word embedding size E" in out  # help from the field's comment
+
+
+def test_map_train_config_file_set_and_options(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("x.npy", rng.normal(size=(40, 4)).astype(np.float32))
+    np.save("y.npy", rng.normal(size=(40, 3)).astype(np.float32))
+    Path("run.toml").write_text('model = "nn"\nhidden = [8, 4]\nepochs = 5\nlr = 0.01\n')
+    rc, out, err = run(["map", "train", "x.npy", "y.npy", "--out", "m.pt", "--set", "lr=0.02", "--config", "run.toml",
+                        "--set", "activation=tanh", "--epochs", "2", "--json"], capsys)
+    assert rc == 0, err
+    cfg = json.loads(out)["config"]  # file < --set < option, whatever the order on the line
+    assert (cfg["model"], cfg["hidden"], cfg["lr"], cfg["activation"], cfg["epochs"]) == ("nn", [8, 4], 0.02,
+                                                                                          "tanh", 2)
+    rc, _, err = run(["map", "train", "x.npy", "y.npy", "--out", "m.pt", "--set", "nope=1"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "--set: expected a setting among model, hidden" in err
+
+
+# -- --help ---------------------------------------------------------------------------------------------------
+def _command_paths(cmd, prefix=()):
+    yield prefix
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _command_paths(sub, (*prefix, name))
+
+
+def test_every_help_has_no_bool_metavar_and_whole_paragraphs(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert len(paths) > 15
+    for path in paths:
+        rc, out, _ = run([*path, "--help"], capsys)
+        assert rc == 0 and "<bool>" not in out, path
+    for node in ast.walk(ast.Module(body=[n for t in _sources().values() for n in t.body], type_ignores=[])):
+        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node):
+            for paragraph in ast.get_docstring(node).split("\n\n")[1:]:  # rich keeps the line breaks of these
+                assert "\n" not in paragraph, f"{node.name}: a paragraph broken over lines: {paragraph!r}"
+
+
+def test_help_panels_follow_the_data_flow(capsys):
+    rc, out, _ = run(["--help"], capsys)
+    titles = [t for t in re.findall(r"╭─ (.+?) ─", out) if t not in ("Options",)]
+    assert rc == 0 and titles == list(PANELS)
+
+
+def test_mnno_help_keeps_its_sentence_whole(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    out = run(["mnno", "--help"], capsys)[1]
+    assert re.search(r"By default a point is not its own neighbour \(the paper's definition\); --include-self[^\n]*\.",
+                     out)
+
+
+def test_reader_choices_are_not_cut_at_80_columns(capsys, monkeypatch):
+    from mmwe.corpus import READERS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    out = run(["corpus", "build", "--help"], capsys)[1]
+    for name in READERS:
+        assert re.search(rf"\b{re.escape(name)}\b", out), name
+
+
+# -- console --------------------------------------------------------------------------------------------------
+def test_print_table_never_drops_or_abbreviates_at_80_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    cols = ["model", "triplet acc.", "95% CI", "covered", "p vs puretext", "MEN (pairs)", "SimLex-999 (pairs)"]
+    print_table("mao", cols, [("glove-6b-50d", "0.604", "[0.575, 0.635]", "988/1021", "0.388", "0.657 (3000)",
+                               "0.265 (999)")])
+    out = capsys.readouterr().out
+    assert "glove-6b-50d" in out and "…" not in out
+    for word in " ".join(cols).split():
+        assert word in out
+
+
+def test_eval_words_two_sets_keep_p_vs_first_at_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(12)]
+    bench = tmp_path / "toy.txt"
+    bench.write_text("".join(f"w{i} w{i + 1} {rng.uniform(0, 10):.2f}\n" for i in range(11)))
+    for name in ("a-rather-long-vector-file-name-one.txt", "a-rather-long-vector-file-name-two.txt"):
+        save(Vectors(words, rng.normal(size=(12, 5)).astype(np.float32)), tmp_path / name)
+    rc, out, _ = run(["eval-words", str(tmp_path / "a-rather-long-vector-file-name-one.txt"),
+                      str(tmp_path / "a-rather-long-vector-file-name-two.txt"), "-b", str(bench), "--ci"], capsys)
+    assert rc == 0 and "p vs first" in out and "…" not in out
+
+
+def test_progress_bar_is_off_when_stderr_is_not_a_terminal_or_quiet(capsys):
+    with progress_bar() as bar:  # under pytest stderr is captured: not a terminal
+        assert bar.disable
+    assert main(["vectors", "--help"]) == 0 and not quiet()
+
+
+def test_quiet_after_the_command(tmp_path, capsys):
+    save(Vectors(["a", "b"], np.eye(2, dtype=np.float32)), tmp_path / "v.txt")
+    assert main(["vectors", "info", str(tmp_path / "v.txt"), "--quiet"]) == 0 and quiet()
+    assert main(["--quiet", "vectors", "info", str(tmp_path / "v.txt")]) == 0 and quiet()
+    assert main(["vectors", "info", str(tmp_path / "v.txt")]) == 0 and not quiet()
+
+
+# -- entry points, imports, --out -----------------------------------------------------------------------------
+def test_python_dash_m_mmwe():
+    for args in (["--help"], ["--version"]):
+        res = subprocess.run([sys.executable, "-m", "mmwe", *args], capture_output=True, text=True)
+        assert res.returncode == 0 and "mmwe" in res.stdout, res.stderr
+    res = subprocess.run([sys.executable, "-m", "mmwe", "vectors", "info", "no-such-file.txt"], capture_output=True,
+                         text=True)
+    assert res.returncode == 2 and res.stderr.startswith("mmwe: error: ")
+
+
+def test_missing_input_is_reported_before_torch_loads(tmp_path):
+    code = ("import sys; from mmwe.cli import main; rc = main(['mnno', 'missing.csv', 'other.csv']); "
+            "print(rc, 'torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert res.stdout.split() == ["2", "False"], res.stdout + res.stderr
+    assert res.stderr.count("\n") == 1 and "missing.csv" in res.stderr
+
+
+def test_out_makes_missing_parent_folders(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("clicks.tsv").write_text("red car\tc1\tferrari\t3\nred car\tc2\tcherry\t1\nold oak\tc3\tfurniture\t2\n")
+    assert main(["triplets", "mine", "clicks.tsv", "--out", "runs/new/x.tsv"]) == 0
+    assert Path("runs/new/x.tsv").is_file()
+    Path("afile").write_text("")
+    rc, _, err = run(["triplets", "mine", "clicks.tsv", "--out", "afile/new/x.tsv"], capsys)
+    assert rc == 2 and "--out: cannot create the folder afile/new" in err
+
+
+# -- what moved to the library --------------------------------------------------------------------------------
+def test_describe_vectors():
+    d = describe(Vectors(["a", "b", "c"], np.array([[3, 4], [0, 0], [1, 0]], dtype=np.float32)), show=2)
+    assert d["words"] == 3 and d["dim"] == 2 and d["first_words"] == ["a", "b"] and d["zero_vectors"] == 1
+    assert d["norms"] == {"min": 0.0, "mean": 2.0, "median": 1.0, "max": 5.0}
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".txt"])
+def test_matrix_files_round_trip(tmp_path, suffix):
+    m = np.arange(6, dtype=np.float32).reshape(3, 2) / 7
+    write_matrix_file(["x", "y", "z"], m, tmp_path / f"f{suffix}")
+    names, back = read_matrix_file(tmp_path / f"f{suffix}")
+    assert names == (None if suffix == ".npy" else ["x", "y", "z"])
+    np.testing.assert_allclose(back, m, rtol=1e-6)
