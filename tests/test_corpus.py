@@ -410,7 +410,8 @@ def test_streaming_shards_round_robin(sharded):
 
 
 def test_registry_and_output_safety(tmp_path, jsonl_sample):
-    assert set(READERS) == {"jsonl", "parquet", "coco", "webdataset", "pinterest", "folder", "openmoji"}
+    assert set(READERS) == {"jsonl", "parquet", "coco", "webdataset", "pinterest", "folder", "openmoji",
+                            "openclipart", "gemojione", "art4apps", "tuxpaint"}
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "keep.txt").write_text("x")
     with pytest.raises(MmweError, match="not empty; pass --overwrite"):

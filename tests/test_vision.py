@@ -421,3 +421,12 @@ def test_tar_member_unreadable_is_counted(onnx_ext, openmoji, tmp_path):
     run = extract_images(items, onnx_ext, FeatureConfig(batch_size=4, workers=2))
     assert len(run.keys) == 5 and run.keys[0] == "000000001"
     assert sum(run.skipped.values()) == 2 and run.skipped["missing_file"] == 1
+
+
+def test_svg_with_absolute_root_size_renders(tmp_path, openmoji):
+    """resvg_py refuses width="150pt" on the root <svg>: the size is rewritten in px first (openclipart uses pt)."""
+    svg = (openmoji / "2602.svg").read_text(encoding="utf-8")
+    svg = svg.replace("<svg ", '<svg width="54pt" height="0.75in" ', 1)
+    (tmp_path / "u.svg").write_text(svg, encoding="utf-8")
+    im = load_image(tmp_path / "u.svg")
+    assert im.size == (224, 224) and np.asarray(im).std() > 10  # drawn, not blank

@@ -18,7 +18,8 @@ from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.metrics.wordsim import compare, evaluate, evaluate_sets
 from mmwe.vectors import Vectors
 
-SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287, "simlex999": 999}
+SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287, "simlex999": 999,
+         "simverb3500": 3500, "mturk771": 771, "yp130": 130}
 
 
 @pytest.fixture(scope="module")

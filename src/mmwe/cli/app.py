@@ -17,9 +17,9 @@ from mmwe.errors import MmweError
 
 PANELS = {  # --help panels in data-flow order, with the top-level commands each lists
     "Corpus and features": ("corpus", "features", "classify"),
-    "Vectors and evaluation": ("vectors", "eval-words", "eval-triplets", "triplets"),
-    "Maps and neighbours": ("mnno", "map"),
     "Training": ("train",),
+    "Vectors and evaluation": ("vectors", "eval-words", "eval-triplets", "triplets"),
+    "Maps and neighbours": ("map", "mnno"),
     "Reproductions and reports": ("reproduce", "report", "demo"),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}

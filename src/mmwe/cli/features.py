@@ -36,7 +36,7 @@ def features(
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     overrides: dict | None = None,
 ) -> None:
-    """Extract 1280-d pooled EfficientNet-Lite0 features for every image of a corpus.
+    """Extract 1280-d pooled CNN features (EfficientNet-Lite0 or MobileNetV2) for every image of a corpus.
 
     Unreadable, truncated, oversized or missing images are skipped and counted by reason.
 

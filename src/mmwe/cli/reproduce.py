@@ -8,29 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from mmwe.cli.app import app
-from mmwe.cli.console import bar_callback, print_json, progress_bar, quiet
+from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar, quiet
+from mmwe.report.tables import format_cell
 
 reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")
 
 
-def _print_table(rows: list[dict], columns: list) -> None:
-    from mmwe.report import format_cell
-
-    table = Table(show_lines=False)
+def _print_rows(rows: list[dict], columns: list) -> None:
     keys = [c if isinstance(c, str) else c[0] for c in columns]
-    for c in columns:
-        table.add_column(c if isinstance(c, str) else c[1], justify="right")
-    for r in rows:
-        table.add_row(*(format_cell(r.get(k)) for k in keys))
-    console = Console()
-    if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
-        console = Console(width=max(console.width, 200))
-    console.print(table)
+    print_table(None, [c if isinstance(c, str) else c[1] for c in columns],
+                [[format_cell(r.get(k)) for k in keys] for r in rows])
 
 
 @reproduce_app.command("collell")
@@ -66,7 +56,7 @@ def collell(
         print_json(json_ready(result, drop_private=True))
         return
     rows, cols = result_table(result)
-    _print_table(rows, cols)
+    _print_rows(rows, cols)
     typer.echo(summary_text(result))
     if out is not None:
         typer.echo(f"wrote {out}/results.json, results.md, report.md, report.html")

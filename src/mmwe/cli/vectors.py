@@ -1,14 +1,15 @@
-"""`mmwe vectors convert|info`: convert word-vector files between formats and inspect them."""
+"""`mmwe vectors convert|info|visual`: convert word-vector files, inspect them, and make visual word vectors."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mmwe.cli.app import group
-from mmwe.cli.console import print_json, print_table
-from mmwe.cli.options import at_least
+from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar
+from mmwe.cli.options import at_least, out_option
 from mmwe.fileio import check_output_path
 from mmwe.vectors import FORMATS, describe, detect_format, load, save
 
@@ -48,3 +49,30 @@ def info(
     fmt_value = {dict: lambda d: "  ".join(f"{k}={v:.4g}" for k, v in d.items()), list: " ".join}
     print_table(f"vectors: {path}", ["", ""], [(k, fmt_value.get(type(v), str)(v)) for k, v in report.items()],
                 header=False)
+
+
+@vectors_app.command("visual")
+def visual(
+    corpus: Annotated[str, typer.Argument(help="Corpus folder (see `mmwe corpus build`).")],
+    out: Annotated[str, out_option("Output vector file (any format `vectors convert` writes, by suffix).")],
+    features: Annotated[str, typer.Option(help="Feature file, or a model name: CORPUS/features/NAME.npy.")]
+    = "efficientnet-lite0",
+    min_images: Annotated[int, typer.Option(help="Drop words described by fewer images (counted).")] = 3,
+    aggregate: Annotated[str, typer.Option(help="mean, or max (element-wise, Kiela & Bottou 2014).")] = "mean",
+    stopwords: Annotated[bool, typer.Option("--stopwords", help="Keep stopwords (dropped by default).")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+) -> None:
+    """Visual word vectors: a word's vector is the mean (or max) feature of the images whose description has it."""
+    from mmwe.datasets.visual_words import visual_word_vectors
+
+    at_least("--min-images", min_images, 1)
+    path = features if Path(features).suffix else str(Path(corpus) / "features" / f"{features}.npy")
+    check_output_path(out)
+    with progress_bar(disable=json) as bar:
+        vecs, stats = visual_word_vectors(corpus, path, min_images=min_images, aggregate=aggregate,
+                                          stopwords=stopwords, progress=bar_callback(bar))
+    save(vecs, out)
+    if json:
+        return print_json({"output": out, **stats})
+    print_table(f"visual word vectors -> {out}", ["", ""],
+                [(k, v) for k, v in stats.items() if not isinstance(v, dict)], header=False)

@@ -11,6 +11,7 @@ from mmwe.corpus.record import RawRecord, Record, Tally
 from mmwe.corpus.store import (corpus_vocabulary, count_records, iter_records, load_token_counts,
                                read_manifest)
 from mmwe.corpus import openmoji as _openmoji  # noqa: F401  registers the built-in "openmoji" reader
+from mmwe.corpus import debian as _debian  # noqa: F401  registers openclipart, gemojione, art4apps, tuxpaint
 
 __all__ = [
     "BuildConfig", "PreprocessConfig", "RawRecord", "READERS", "ReadOptions", "ReaderSpec", "Record", "SPLITS",

@@ -1,6 +1,6 @@
 """Word-similarity benchmarks: the built-in rating files and the ``word1 word2 score`` format.
 
-A benchmark is a file of ``word1 word2 score`` lines (tab- or space-separated, ``#`` comments). Eight are
+A benchmark is a file of ``word1 word2 score`` lines (tab- or space-separated, ``#`` comments). Eleven are
 built in (`BUILTIN_BENCHMARKS`, provenance in ``mmwe/data/PROVENANCE.md``); any other file in that format can be
 given by path. Scoring vectors on a benchmark is :mod:`mmwe.metrics.wordsim`.
 """
@@ -27,6 +27,9 @@ BUILTIN_BENCHMARKS: dict[str, str] = {
     "rw": "rareword.txt",
     "mturk287": "mturk.txt",
     "simlex999": "simlex999.txt",
+    "simverb3500": "simverb3500.txt",
+    "mturk771": "mturk771.txt",
+    "yp130": "yp130.txt",
 }
 
 

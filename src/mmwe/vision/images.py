@@ -196,7 +196,24 @@ def sanitize_svg(text: str) -> tuple[str, int]:
         stripped += 1
         return "none"
 
-    return _CSS_URL.sub(css, _HREF.sub(href, text)), stripped
+    return _CSS_URL.sub(css, _HREF.sub(href, root_size_in_px(text))), stripped
+
+
+_ROOT_SVG = re.compile(r"<svg\b[^>]*>", re.IGNORECASE)
+_ABS_SIZE = re.compile(r"""(\s(?:width|height)\s*=\s*["'])\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(pt|pc|mm|cm|in)\s*(["'])""",
+                       re.IGNORECASE)
+_PX_PER = {"pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
+
+
+def root_size_in_px(text: str) -> str:
+    """The root <svg>'s width/height in absolute units (150pt, 30mm) rewritten in px (CSS: 96 px per inch):
+    resvg_py 0.5 refuses absolute units there (2,219 openclipart/Tux Paint SVGs rendered nothing before)."""
+    m = _ROOT_SVG.search(text)
+    if m is None:
+        return text
+    tag = _ABS_SIZE.sub(lambda a: f"{a.group(1)}{float(a.group(2)) * _PX_PER[a.group(3).lower()]:.4f}{a.group(4)}",
+                        m.group(0))
+    return text[:m.start()] + tag + text[m.end():]
 
 
 def _looks_like_svg(data: bytes, name: str) -> bool:

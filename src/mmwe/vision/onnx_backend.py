@@ -31,16 +31,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "mmwe"
 
 
-def export_onnx(module, path: str | Path, *, image_size: int = IMAGE_SIZE) -> Path:
-    """Export a pixels -> (features, logits) torch module to ONNX at ``path`` (atomic), batch axis dynamic."""
+def export_onnx(module, path: str | Path, *, image_size: int = IMAGE_SIZE,
+                output_names: tuple[str, ...] = ("features", "logits")) -> Path:
+    """Export a pixels -> (features, logits) torch module (or its ``output_names``) to ONNX at ``path`` (atomic),
+    batch axis dynamic."""
     import torch
 
     dummy = torch.zeros(2, image_size, image_size, 3)  # (B, H, W, 3); values irrelevant, shapes traced
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation / tracer chatter
         torch.onnx.export(
-            module, (dummy,), str(tmp), input_names=["pixels"], output_names=["features", "logits"],
-            dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}, "logits": {0: "batch"}},
+            module, (dummy,), str(tmp), input_names=["pixels"], output_names=list(output_names),
+            dynamic_axes={name: {0: "batch"} for name in ("pixels", *output_names)},
             opset_version=OPSET, dynamo=False,
         )
     return Path(path)
