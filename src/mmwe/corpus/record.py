@@ -34,10 +34,17 @@ class Tally:
     dropped_records: Counter = field(default_factory=Counter)  # reason -> readable records dropped later
     sentences_read: int = 0  # sentences in the records read
     removed_sentences: Counter = field(default_factory=Counter)  # reason -> sentences removed by pre-processing
+    examples: dict = field(default_factory=dict)  # reason -> "FILE:LINE: what was wrong" of its first bad record
 
-    def bad(self, reason: str, n: int = 1) -> None:
-        """A reader skipped a record it could not use (``reason`` is a short snake_case word)."""
+    def bad(self, reason: str, n: int = 1, *, detail: str | None = None) -> None:
+        """A reader skipped a record it could not use (``reason`` is a short snake_case word).
+
+        ``detail`` ("FILE:LINE: expected ..., got ...") is kept for the first record of each reason only, so
+        that the manifest can show one example of every kind of skip without growing with the corpus.
+        """
         self.bad_records[reason] += n
+        if detail is not None and reason not in self.examples:
+            self.examples[reason] = detail
 
     def as_dict(self) -> dict:
         return {

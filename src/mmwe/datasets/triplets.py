@@ -8,6 +8,20 @@ Mining (Mao et al. 2016, Sec. 5, from image-search click logs): rows ``(query, i
 query, an annotation's score is the summed clicks of the items that carry it; the top-scoring annotations become
 positives after removing every annotation that shares a (Porter-)stemmed word with the query; each positive gets a
 negative drawn at random from all phrases that share no stemmed word with the base or the positive.
+
+The filtering rule, step by step. A *candidate* is a (query, annotation) pair with a score. It is removed, and
+counted under the first reason that applies (``mine_triplets(..., stats=d)`` fills ``d`` with these counts):
+
+1. ``query_without_words``: the query has no word once tokenised (all its candidates go);
+2. ``too_few_clicks``: its score is below ``MineConfig.min_clicks``;
+3. ``annotation_without_words``: the annotation has no word once tokenised;
+4. ``stem_overlap``: the annotation shares a Porter stem with the query ("sports car" for "red cars");
+5. ``over_positive_limit``: it ranks below the query's top ``positives_per_query`` survivors (score, then
+   alphabetical order);
+6. ``no_negative``: no phrase of the whole set shares no stem with both the query and the positive.
+
+The survivors are the positives; each gets up to ``negatives_per_positive`` negatives. When no triplet is left,
+``mine_triplets`` raises ``MmweError`` with these counts instead of returning an empty list.
 """
 
 from __future__ import annotations
@@ -139,8 +153,18 @@ def _stable_hash(s: str) -> int:
     return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def mine_triplets(rows: Sequence[tuple[str, str, str, float]], cfg: MineConfig = MineConfig()) -> list[tuple[str, str, str]]:
-    """The paper's construction; deterministic for a given seed (independent of row order)."""
+MINE_FILTERS = ("query_without_words", "too_few_clicks", "annotation_without_words", "stem_overlap",
+                "over_positive_limit", "no_negative")  # the removal reasons, in the order they are applied
+
+
+def mine_triplets(rows: Sequence[tuple[str, str, str, float]], cfg: MineConfig = MineConfig(), *,
+                  stats: dict | None = None) -> list[tuple[str, str, str]]:
+    """The paper's construction; deterministic for a given seed (independent of row order).
+
+    ``stats``, when given, receives ``rows``, ``queries``, ``candidates``, one count per ``MINE_FILTERS``
+    reason, ``positives`` and ``triplets`` (candidates = the removals + positives). Raises ``MmweError``
+    stating those counts and the rule when no triplet is left (see the module docstring for the rule).
+    """
     clicks_of_item: dict[tuple[str, str], float] = defaultdict(float)  # (query, item) -> clicks
     annotations_of_item: dict[str, set[str]] = defaultdict(set)
     for query, item, annotation, clicks in rows:
@@ -153,22 +177,65 @@ def mine_triplets(rows: Sequence[tuple[str, str, str, float]], cfg: MineConfig =
             score[query][annotation] += clicks
     phrases = sorted({a for anns in annotations_of_item.values() for a in anns} | set(score))
     phrase_stems = {p: stems(p) for p in phrases}
+    counts = dict.fromkeys(("rows", "queries", "candidates", *MINE_FILTERS, "positives", "triplets"), 0)
+    counts.update(rows=len(rows), queries=len(score), candidates=sum(len(c) for c in score.values()))
     triplets = []
     for query in sorted(score):
         q_stems = phrase_stems[query]
         if not q_stems:
+            counts["query_without_words"] += len(score[query])
             continue
         ranked = sorted(score[query].items(), key=lambda kv: (-kv[1], kv[0]))
-        positives = [a for a, s in ranked if s >= cfg.min_clicks and phrase_stems[a] and not (phrase_stems[a] & q_stems)]
+        positives = [a for a, s in ranked if _kept(a, s, q_stems, phrase_stems, cfg, counts)]
+        counts["over_positive_limit"] += max(0, len(positives) - cfg.positives_per_query)
         rng = random.Random(cfg.seed * 1_000_003 + _stable_hash(query))
         for pos in positives[: cfg.positives_per_query]:
             banned = q_stems | phrase_stems[pos]
             pool = [p for p in phrases if phrase_stems[p] and not (phrase_stems[p] & banned)]
             if not pool:
+                counts["no_negative"] += 1
                 continue
+            counts["positives"] += 1
             for neg in rng.sample(pool, min(cfg.negatives_per_positive, len(pool))):
                 triplets.append((query, pos, neg))
+    counts["triplets"] = len(triplets)
+    if stats is not None:
+        stats.update(counts)
+    if not triplets:
+        raise MmweError(_why_no_triplets(counts, cfg))
     return triplets
+
+
+def _kept(annotation: str, score: float, q_stems: frozenset, phrase_stems: dict, cfg: MineConfig,
+          counts: dict) -> bool:
+    """Whether a candidate survives filters 2-4 of the rule; the first one that removes it is counted."""
+    if score < cfg.min_clicks:
+        counts["too_few_clicks"] += 1
+    elif not phrase_stems[annotation]:
+        counts["annotation_without_words"] += 1
+    elif phrase_stems[annotation] & q_stems:
+        counts["stem_overlap"] += 1
+    else:
+        return True
+    return False
+
+
+_MINE_FIX = {"query_without_words": "give queries made of words (letters or digits)",
+             "too_few_clicks": "lower min_clicks or give rows with more clicks",
+             "annotation_without_words": "give annotations made of words (letters or digits)",
+             "stem_overlap": "give queries whose clicked annotations use other words than the query",
+             "no_negative": "give more distinct annotation phrases, so that negatives can be drawn"}
+
+
+def _why_no_triplets(counts: dict, cfg: MineConfig) -> str:
+    removed = ", ".join(f"{k}={counts[k]:,}" for k in MINE_FILTERS if counts[k]) or "nothing"
+    top = max(MINE_FILTERS, key=lambda k: counts[k])
+    fix = _MINE_FIX.get(top, "give more click rows") if counts["candidates"] else "give click rows with annotations"
+    return (f"expected at least one triplet, got none from {counts['rows']:,} click rows ({counts['queries']:,} "
+            f"queries, {counts['candidates']:,} (query, annotation) candidates); removed: {removed}; rule: a "
+            f"candidate is a positive when its summed clicks reach min_clicks={cfg.min_clicks:g}, it has a word, "
+            f"it shares no Porter stem with the query and it is among the query's top {cfg.positives_per_query}, "
+            f"and it needs a negative phrase sharing no stem with the query or the positive; fix: {fix}")
 
 
 # -- the built-in cldr-triplets --------------------------------------------------------------------------------

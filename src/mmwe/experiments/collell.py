@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -82,8 +83,8 @@ class CollellConfig:
     word_vectors: str = "glove-6b-50d"  # text side of the ImageNet concepts, and words of experiment 2
     recall_ks: tuple[int, ...] = (1, 5, 10)  # R@k of the paired item
     seed: int = 0  # folds and map initialisation (fold f uses seed + f)
-    threads: int | None = 1  # torch threads while fitting (these small maps ran ~10x faster on 1 than on 2
-    #                          busy cores); None = leave torch's setting
+    threads: int | None = 1  # torch/BLAS threads per map fit (small maps run fastest on 1); None = leave torch's
+    workers: int | None = None  # map fits run at once, one per thread; None = the cores available; same results
     explorer_items: int = 500  # items kept in neighbors.json for the report's explorer (0 = none)
     ci_boot: int = 200  # bootstrap resamples of the Spearman CIs of experiment 2 (0 = no CIs)
 
@@ -96,6 +97,8 @@ class CollellConfig:
             raise MmweError(f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
         if self.folds < 2:
             raise MmweError(f"expected at least 2 folds, got {self.folds}")
+        if self.workers is not None and self.workers < 1:
+            raise MmweError(f"expected workers >= 1 (or None for the available cores), got {self.workers}")
         if self.explorer_items < 0 or self.ci_boot < 0:
             raise MmweError(f"expected explorer_items >= 0 and ci_boot >= 0, got {self.explorer_items}, {self.ci_boot}")
         if self.k < 1 or (self.epochs is not None and self.epochs < 1):
@@ -200,31 +203,78 @@ def exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None = 
 
     ``predictions``, when given, receives the out-of-fold f(X) of each row: ``{(direction, map): (N, dy)}``.
     """
-    with thread_limit(cfg.threads):
+    import torch
+
+    # fork_rng: fit_map seeds torch's global generator inside its own fork_rng; fits in parallel threads would
+    # restore each other's state, so the caller's is saved and restored here once, around all of them.
+    with thread_limit(cfg.threads), torch.random.fork_rng(devices=[]):
         return _exp1_rows(data, cfg, progress, predictions)
+
+
+def fit_workers(cfg: CollellConfig) -> int:
+    """How many map fits run at once: ``cfg.workers``, else the cores this process may use."""
+    if cfg.workers is not None:
+        return cfg.workers
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def all_out_of_fold(data: PairedData, cfg: CollellConfig, folds: list[np.ndarray],
+                    progress: Progress | None = None) -> dict:
+    """``{(direction, map): (N, dy) out-of-fold f(X)}`` of every (direction, map, fold) fit.
+
+    The fits are independent and seeded, so they run ``fit_workers(cfg)`` at a time in threads (torch releases
+    the GIL in its kernels), each with ``cfg.threads`` torch threads: with the default 1, two fits on two cores
+    beat one fit on two threads (these maps are too small to split), and every number is the same as one after
+    another. Maps that draw from torch's global generator (dropout) run one after another.
+    """
+    n = data.image.shape[0]
+    jobs = [(d, m, f) for d in cfg.directions for m in cfg.maps for f in range(len(folds))]
+    configs = {job: map_config(data, job[0], job[1], cfg, job[2]) for job in jobs}
+
+    def fit(job: tuple[str, str, int]) -> np.ndarray:
+        d, _, f = job
+        X, Y = sides(data, d)
+        train = np.setdiff1d(np.arange(n), folds[f], assume_unique=True)
+        return fit_map(X[train], Y[train], configs[job]).predict(X[folds[f]])  # (|fold|, dy)
+
+    out = {(d, m): np.full((n, sides(data, d)[1].shape[1]), np.nan, np.float32) for d, m, _ in jobs}
+
+    def store(done: int, job: tuple[str, str, int], pred: np.ndarray) -> None:
+        d, m, f = job
+        out[(d, m)][folds[f]] = pred
+        if progress is not None:
+            progress(done, len(jobs), f"{data.name} {d} {m} fold {f + 1}/{len(folds)}")
+
+    workers = min(fit_workers(cfg), len(jobs))
+    if workers == 1 or any(c.dropout > 0 for c in configs.values()):
+        for done, job in enumerate(jobs, 1):
+            store(done, job, fit(job))
+    else:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="mmwe-fit")
+        try:
+            futures = {pool.submit(fit, job): job for job in jobs}
+            for done, fut in enumerate(as_completed(futures), 1):
+                store(done, futures[fut], fut.result())
+        finally:  # on an error or Ctrl-C, fits not started are dropped (running ones finish)
+            pool.shutdown(wait=True, cancel_futures=True)
+    assert not any(np.isnan(F).any() for F in out.values()), "folds must cover every row"
+    return out
 
 
 def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None, predictions: dict | None) -> list[dict]:
     cfg.validate()
-    n = data.image.shape[0]
-    folds = kfold_indices(n, cfg.folds, cfg.seed)
+    folds = kfold_indices(data.image.shape[0], cfg.folds, cfg.seed)
     nn_kw = dict(k=cfg.k, metric=cfg.metric, include_self=cfg.include_self)
-    total, done = len(cfg.directions) * len(cfg.maps) * len(folds), 0
     direct = mnno(data.image, data.text, **nn_kw)  # symmetric: the same for both directions
+    fitted = all_out_of_fold(data, cfg, folds, progress)
     rows = []
     for direction in cfg.directions:
         X, Y = sides(data, direction)
         for model in cfg.maps:
-            def fit_predict(Xtr, Ytr, Xte, fold, _d=direction, _m=model):
-                return fit_map(Xtr, Ytr, map_config(data, _d, _m, cfg, fold)).predict(Xte)
-
-            def tick(fold, _d=direction, _m=model):
-                nonlocal done
-                done += 1
-                if progress is not None:
-                    progress(done, total, f"{data.name} {_d} {_m} fold {fold + 1}/{len(folds)}")
-
-            F = out_of_fold_predictions(X, Y, folds, fit_predict, tick)
+            F = fitted[(direction, model)]
             if predictions is not None:
                 predictions[(direction, model)] = F
             row = {"dataset": data.name, "direction": direction, "map": model,

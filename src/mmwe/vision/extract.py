@@ -22,6 +22,7 @@ import numpy as np
 from mmwe.corpus.store import count_records, iter_records
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
+from mmwe.vision import mobilenet
 from mmwe.vision.images import (DEFAULT_MAX_PIXELS, ImageError, ResizeMode, load_image, resolve_image_path,
                                 to_model_input)
 from mmwe.vision.models import NORMALISATION, TorchExtractor, default_weights_path, weights_digest
@@ -30,7 +31,7 @@ from mmwe.vision.store import save_features
 
 Backend = Literal["torch", "onnx"]
 Threshold = Literal["zero", "median"]
-MODELS = ("efficientnet-lite0",)
+MODELS = ("efficientnet-lite0", "mobilenetv2")
 BACKENDS: tuple[Backend, ...] = ("onnx", "torch")
 
 
@@ -84,9 +85,10 @@ def make_extractor(model: str = "efficientnet-lite0", backend: Backend = "onnx",
     if model not in MODELS:
         raise MmweError(f"expected a model in {list(MODELS)}, got {model!r}")
     if backend == "torch":
-        return TorchExtractor(num_threads=num_threads)
+        return (mobilenet.TorchMobileNet if model == "mobilenetv2" else TorchExtractor)(num_threads=num_threads)
     if backend == "onnx":
-        return OnnxExtractor(num_threads=num_threads, cache_dir=cache_dir)
+        onnx_cls = mobilenet.OnnxMobileNet if model == "mobilenetv2" else OnnxExtractor
+        return onnx_cls(num_threads=num_threads, cache_dir=cache_dir)
     raise MmweError(f"expected a backend in {list(BACKENDS)}, got {backend!r}")
 
 
@@ -291,9 +293,32 @@ def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: Fea
         size = max(1, (chunk or 32 * cfg.batch_size) // cfg.batch_size) * cfg.batch_size  # whole batches only
         identity = _partial_identity(corpus_dir, cfg, size)
         run = _extract_resumable(items, extractor, cfg, Path(partial), identity, progress)
+    if not run.keys and run.skipped:
+        if partial is not None:  # its chunks hold nothing; a rerun after fixing the images must read them again
+            shutil.rmtree(partial, ignore_errors=True)
+        raise MmweError(_why_no_images(run), path=corpus_dir)
     if cfg.binarize:
         run.matrix, run.thresholds = binarize(run.matrix, cfg.threshold)
     return run
+
+
+_SKIP_MEANING = {"no_image_path": "the record names no image file (a URL-only record, or an image name the build "
+                                  "could not find)",
+                 "missing_file": "the image file or tar member is gone", "unreadable": "the image cannot be decoded"}
+
+
+def _why_no_images(run: FeatureRun) -> str:
+    """Why a run gave no image at all: the skips by reason, the first example, and the fix for the commonest."""
+    total = sum(run.skipped.values())
+    counts = ", ".join(f"{r}={n}" + (f" ({_SKIP_MEANING[r]})" if r in _SKIP_MEANING else "")
+                       for r, n in run.skipped.most_common())
+    first = f"; first: {run.examples[0][0]}: {run.examples[0][1]}" if run.examples else ""
+    if run.skipped.most_common(1)[0][0] == "no_image_path":
+        fix = ("rebuild the corpus with the image files beside the source or under --image-root "
+               "(`mmwe corpus build` counts records whose named file is missing); URLs are not downloaded")
+    else:
+        fix = "put the image files back where `mmwe corpus build` found them, or rebuild the corpus"
+    return f"expected at least one image with features, got none of {total} records: {counts}{first}; fix: {fix}"
 
 
 def meta_path(path: str | Path) -> Path:
@@ -309,6 +334,7 @@ def write_run(path: str | Path, run: FeatureRun, cfg: FeatureConfig, *, corpus_d
     meta = {"model": cfg.model, "backend": cfg.backend, "normalisation": NORMALISATION,
             "weights_sha256_16": weights_digest(str(default_weights_path())),
             "features": "global average of the last ReLU6 conv layer (before dropout / classifier)",
+            **(mobilenet.model_meta() if cfg.model == "mobilenetv2" else {}),
             "config": {k: v for k, v in asdict(cfg).items() if k not in ("cache_dir",)},
             "corpus": None if corpus_dir is None else str(corpus_dir), **run.summary()}
     if run.thresholds is not None and cfg.threshold == "median":
