@@ -31,7 +31,11 @@ def _only(cls, overrides: dict) -> dict:
     return {k: v for k, v in overrides.items() if k in names}
 
 
-@corpus_app.command("build")
+_FORMATS = "Corpus formats (README 'Corpus formats'; skipped records are counted in the manifest):\n\n" + "\n\n".join(
+    f"{name}: {spec.fields}" for name, spec in READERS.items())
+
+
+@corpus_app.command("build", epilog=_FORMATS)
 @config_options("mmwe.corpus.preprocess:PreprocessConfig", "mmwe.corpus.preprocess:SplitConfig",
                 "mmwe.corpus.readers:ReadOptions", "mmwe.corpus.build:BuildConfig",
                 skip=("reader", "preprocess", "split", "read"))
