@@ -1,4 +1,4 @@
-"""Every example of docs/corpus-formats.md, run: its files written (images: real OpenMoji emoji rasterised to
+"""Every example of the README's "Corpus formats" section, run: its files written (images: real OpenMoji emoji rasterised to
 PNG/JPEG), its `mmwe corpus build` command run through `mmwe.corpus.build_corpus`, its Result line checked.
 
 Conventions of the document (each section ``### ...`` with a ``console`` block is one example):
@@ -22,7 +22,7 @@ from mmwe.corpus import READERS, BuildConfig, ReadOptions, build_corpus
 from mmwe.corpus.openmoji import openmoji_svgs
 from mmwe.vision.images import load_image
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "corpus-formats.md"
+DOC = Path(__file__).resolve().parents[1] / "README.md"  # its section "## Corpus formats"
 FENCE = re.compile(r"^```(\S*)[ \t]*([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 RESULT = re.compile(r"Result: (\d+) images, (\d+) sentences(?:; skipped: ([^.]+))?\.")
 FALLBACK = ["1F600", "1F431", "1F34E", "2615", "1F680", "1F333"]  # for image names that are not emoji codes
@@ -31,6 +31,9 @@ DOCUMENTED = {"jsonl", "parquet", "coco", "webdataset", "pinterest", "folder", "
 
 def examples() -> list[tuple[str, str]]:
     text = DOC.read_text(encoding="utf-8")
+    start = text.index("\n## Corpus formats\n")
+    end = text.find("\n## ", start + 1)
+    text = text[start:end if end >= 0 else None]
     parts = re.split(r"^### ", text, flags=re.M)[1:]
     return [(p.splitlines()[0], p) for p in parts if "```console" in p]
 

@@ -6,7 +6,7 @@ it cannot use in ``tally.bad(reason, detail=...)`` instead of raising: missing s
 lines, missing image files, unsafe tar members... Only problems with the source as a whole raise ``MmweError``,
 among them a file none of whose records has the keys a reader looks for (wrong field names: the error names the
 keys expected and the keys found). Each reader's ``fields`` text says what it reads (``mmwe corpus build --help``
-and docs/corpus-formats.md show it).
+and the README's "Corpus formats" section show it).
 
 Skip policy for image files (with ``ReadOptions.check_images``, the default): a record that names a local image
 file that does not exist is skipped as ``missing_image_file``. A record names a file when it has ``image_path``,
