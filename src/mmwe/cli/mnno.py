@@ -23,6 +23,8 @@ def mnno(
                                                                    "authors' released code).")] = False,
     permutations: Annotated[int, typer.Option(help="Shuffled pairings for a null distribution and p-value.")] = 0,
     backend: Annotated[str, typer.Option(help="exact, faiss or hnsw (approximate, for very large N).")] = "exact",
+    ties: Annotated[str, typer.Option(help="index (the lower index wins a tie at the K-th place) or sklearn (ties "
+                                           "broken as scikit-learn's brute kNN: the authors' procedure).")] = "index",
     alignment: Annotated[bool, typer.Option(help="Also report mutual k-NN and linear CKA.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
@@ -39,13 +41,15 @@ def mnno(
         raise MmweError(f"--metric must be cosine or euclidean, got {metric!r}")
     if backend not in ("exact", "faiss", "hnsw"):
         raise MmweError(f"--backend must be exact, faiss or hnsw, got {backend!r}")
+    if ties not in ("index", "sklearn"):
+        raise MmweError(f"--ties must be index or sklearn, got {ties!r}")
     A, B, _names = load_pair(a, b)  # input errors before torch is imported
     from mmwe.metrics.overlap import mnno_report  # torch
 
     with progress_bar(disable=json or not permutations) as bar:
         update = bar_callback(bar)
         r = {"a": a, "b": b, **mnno_report(A, B, k=k, metric=metric, include_self=include_self, seed=seed,
-                                           permutations=permutations, backend=backend, alignment=alignment,
+                                           permutations=permutations, backend=backend, ties=ties, alignment=alignment,
                                            progress=lambda done, total, what="permutations": update(done, total, what))}
     if json:
         return print_json(r)
