@@ -35,6 +35,8 @@ def demo(
             if run_dir.name.startswith("collell"):
                 write_run_report(run_dir)
                 say(summary_text(load_run(run_dir).result))
+            else:
+                say((run_dir / "results.md").read_text(encoding="utf-8"))  # the Mao table and its findings
         report = build_report(runs, out / "report.html", title="mmwe demo", progress=bar_callback(bar))
     typer.echo(f"[demo] done in {time.perf_counter() - t0:.0f} s")
     typer.echo(f"report: {Path(report).resolve()}")
