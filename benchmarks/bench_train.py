@@ -22,11 +22,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from mmwe.lm.model import CandidateSampler, full_softmax_nll, sampled_softmax_nll, sampling_distribution
 from mmwe.lm import TrainConfig
 from mmwe.lm.data import Dataset, Examples
 from mmwe.lm.ddp import World
 from mmwe.lm.loop import Stepper
+from mmwe.lm.model import CandidateSampler, full_softmax_nll, sampled_softmax_nll, sampling_distribution
 
 
 def timeit(fn, reps: int, warmup: int = 1) -> float:

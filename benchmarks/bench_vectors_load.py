@@ -38,8 +38,9 @@ def bench(rows: int, repeats: int, gensim_repeats: int) -> list[dict]:
             path = Path(tmp) / f"vectors.{fmt}.txt"
             save(ref, path, fmt=fmt)
             t_gensim, c_gensim, kv = _best_of(
-                lambda: KeyedVectors.load_word2vec_format(path, no_header=no_header), gensim_repeats)
-            t_mmwe, c_mmwe, vecs = _best_of(lambda: load(path), repeats)
+                lambda path=path, no_header=no_header: KeyedVectors.load_word2vec_format(path, no_header=no_header),
+                gensim_repeats)
+            t_mmwe, c_mmwe, vecs = _best_of(lambda path=path: load(path), repeats)
             assert vecs.words == list(kv.index_to_key) and np.array_equal(vecs.matrix, kv.vectors)
             results.append({"format": fmt, "rows": len(ref), "dim": ref.dim, "bytes": path.stat().st_size,
                             "gensim_s": t_gensim, "mmwe_s": t_mmwe, "speedup": t_gensim / t_mmwe,

@@ -20,9 +20,9 @@ import re
 import struct
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -333,10 +333,11 @@ ERRORS = [
          "a.csv:2"),
     Case("csv-header-line", mnno_csv("label,v1,v2\ncat,1,0\n", GOOD_CSV), r"is there a header line", "a.csv:1"),
     Case("csv-nan", mnno_csv("cat,1,0\ndog,nan,1\n", GOOD_CSV), r"column 2: expected a finite number", "a.csv:2"),
-    Case("csv-float32-overflow", mnno_csv("cat,1,0\ndog,1e39,1\n", GOOD_CSV), r"column 2: expected a finite number, got '1e39'; float32 holds at most 3.4e38",
-         "a.csv:2"),
+    Case("csv-float32-overflow", mnno_csv("cat,1,0\ndog,1e39,1\n", GOOD_CSV),
+         r"column 2: expected a finite number, got '1e39'; float32 holds at most 3.4e38", "a.csv:2"),
     Case("npy-float32-overflow", mnno_csv(_npy_bytes(np.full((5, 3), 1e39)), _npy_bytes(np.ones((5, 3), np.float32)),
-                                          names=("a.npy", "b.npy")), r"row 1: expected finite values, got NaN/inf \(or a value beyond float32", "a.npy"),
+                                          names=("a.npy", "b.npy")),
+         r"row 1: expected finite values, got NaN/inf \(or a value beyond float32", "a.npy"),
     Case("csv-undecodable", mnno_csv(b"caf\xe9,1,0\n", GOOD_CSV), r"expected UTF-8 text", "a.csv"),
     Case("csv-empty", mnno_csv("", GOOD_CSV), r"got no rows", "a.csv"),
     Case("pair-row-count-mismatch", mnno_csv(_npy_bytes(np.ones((5, 3), np.float32)),
@@ -364,7 +365,8 @@ ERRORS = [
     Case("corpus-only-non-utf8", corpus_build(_jsonl_only(b'{"image": "a.png", "caption": "caf\xe9 au lait"}',
                                                           ("a.png", png()))), r"non_utf8=1", "c.jsonl"),
     Case("corpus-only-huge-line", corpus_build(_jsonl_only(json.dumps({"image": "a.png", "caption": "w " * 30_000})
-                                                           .encode(), ("a.png", png()))), r"line_too_long=1", "c.jsonl"),
+                                                           .encode(), ("a.png", png()))),
+         r"line_too_long=1", "c.jsonl"),
     Case("corpus-tar-traversal", corpus_build(_tar_only([("../evil.png", png(), tarfile.REGTYPE, ""),
                                                          ("../evil.txt", b"a red square", tarfile.REGTYPE, "")])),
          r"unsafe_member_path=2", "shard-000.tar"),
@@ -523,7 +525,8 @@ def _calls(pattern: str) -> list[tuple[str, str]]:
 
 def test_every_torch_load_is_weights_only():
     calls = _calls(r"\btorch\.load\(")
-    assert calls and all("weights_only=True" in c for _, c in calls), [w for w, c in calls if "weights_only=True" not in c]
+    assert calls and all("weights_only=True" in c for _, c in calls), [
+        w for w, c in calls if "weights_only=True" not in c]
 
 
 def test_no_pickle_outside_the_restricted_unpickler():

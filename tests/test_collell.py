@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mmwe.errors import MmweError
 from mmwe.datasets import PairedData
 from mmwe.datasets.iaprtc12 import iapr_paths, load_iaprtc12
+from mmwe.errors import MmweError
 from mmwe.experiments import collell as C
 from mmwe.report.summaries import exp2_pivot
 
@@ -69,7 +69,8 @@ def test_map_config_follows_the_authors_code():
     inet = PairedData("imagenet", np.zeros((4, 1280)), np.zeros((4, 50)), "efficientnet-lite0")
     cfg = C.CollellConfig()
     lin_i2t = C.map_config(iapr, "I->T", "lin", cfg, fold=2)
-    assert (lin_i2t.lr, lin_i2t.epochs, lin_i2t.batch_size, lin_i2t.val_fraction, lin_i2t.seed) == (1e-4, 50, 128, 0.0, 2)
+    assert (lin_i2t.lr, lin_i2t.epochs, lin_i2t.batch_size, lin_i2t.val_fraction, lin_i2t.seed) == (
+        1e-4, 50, 128, 0.0, 2)
     assert C.map_config(iapr, "T->I", "lin", cfg, 0).lr == 1e-3
     nn = C.map_config(iapr, "I->T", "nn", cfg, 0)
     assert (nn.lr, nn.hidden, nn.activation, nn.dropout, nn.loss) == (1e-3, (512,), "relu", 0.0, "mse")
@@ -126,8 +127,8 @@ def test_exp2_pivot_marks_significance():
 # -- real data (need the mnno / paired modules) -------------------------------------------------------------
 def test_exp1_iaprtc12_end_to_end_reduced_epochs(iapr_dir, tmp_path, capsys):
     """One short run through the CLI: table structure, value ranges, mNNO(X,Y) = the direct mNNO."""
-    from mmwe.metrics.overlap import mnno
     from mmwe.datasets.paired import read_label_csv
+    from mmwe.metrics.overlap import mnno
 
     out = tmp_path / "run"
     code = _cli(["reproduce", "collell", "--exp", "1", "--dataset", "iaprtc12", "--data-dir", str(iapr_dir),
@@ -135,8 +136,10 @@ def test_exp1_iaprtc12_end_to_end_reduced_epochs(iapr_dir, tmp_path, capsys):
     assert code == 0
     res = json.loads(capsys.readouterr().out)
     rows = res["rows"]
-    assert [(r["direction"], r["map"]) for r in rows] == [("I->T", "lin"), ("I->T", "nn"), ("T->I", "lin"), ("T->I", "nn")]
-    keys = {"dataset", "direction", "map", "mnno_x_fx", "mnno_y_fx", "mnno_x_y", "mse", "r2", "r@1", "r@5", "r@10", "mAP"}
+    assert [(r["direction"], r["map"]) for r in rows] == [("I->T", "lin"), ("I->T", "nn"), ("T->I", "lin"),
+                                                          ("T->I", "nn")]
+    keys = {"dataset", "direction", "map", "mnno_x_fx", "mnno_y_fx", "mnno_x_y", "mse", "r2", "r@1", "r@5", "r@10",
+            "mAP"}
     assert all(keys <= set(r) for r in rows)
     for r in rows:
         for k in ("mnno_x_fx", "mnno_y_fx", "mnno_x_y", "r@1", "r@5", "r@10", "mAP"):
@@ -167,8 +170,8 @@ def test_exp1_rows_random_pairs_sanity():
 
 
 def test_exp2_real_structure_and_oracle():
-    from mmwe.metrics.stats import spearman
     from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
+    from mmwe.metrics.stats import spearman
     from mmwe.metrics.wordsim import evaluate
     from mmwe.vectors import load
 

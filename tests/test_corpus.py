@@ -18,14 +18,29 @@ import pytest
 from PIL import Image
 
 from mmwe.cli import main as _main
-from mmwe.corpus import (READERS, SPLITS, BuildConfig, PreprocessConfig, ReadOptions, SplitConfig, Tally,
-                         assign_split, build_corpus, clean_sentences, corpus_vocabulary, iter_records,
-                         load_token_counts, open_image_bytes, read_manifest)
+from mmwe.corpus import (
+    READERS,
+    SPLITS,
+    BuildConfig,
+    PreprocessConfig,
+    ReadOptions,
+    SplitConfig,
+    Tally,
+    assign_split,
+    build_corpus,
+    clean_sentences,
+    corpus_vocabulary,
+    iter_records,
+    load_token_counts,
+    open_image_bytes,
+    read_manifest,
+)
 from mmwe.corpus.openmoji import cldr_annotations, emoji_key, emoji_sentences, openmoji_svgs, split_of
 from mmwe.corpus.pickle_safe import load_pickled_objects, restricted_loads
 from mmwe.corpus.preprocess import overlap, unit_hash
 from mmwe.corpus.readers import detect_reader
 from mmwe.errors import MmweError
+
 
 def main(argv: list[str]) -> int:
     """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
@@ -169,7 +184,8 @@ def test_parquet_caption_rows_and_sentence_lists(tmp_path):
     assert detect_reader(str(d)).name == "parquet"
     m = build_corpus([str(d)], tmp_path / "c")
     got = {r.image: r.sentences for r in records(tmp_path / "c")}
-    assert got == {"2615.svg": ["hot beverage beverage coffee drink hot steaming tea", "a hot beverage such as coffee or tea"],
+    assert got == {"2615.svg": ["hot beverage beverage coffee drink hot steaming tea",
+                                "a hot beverage such as coffee or tea"],
                    "1F431.svg": ["cat face cat face pet"],
                    "1F600.svg": ["grinning face face grin", "a big grinning smiley face"]}
     assert m["removed"]["bad_records"] == {"missing_sentences": 1}
@@ -182,9 +198,11 @@ def test_coco_layout(tmp_path):
     (root / "annotations").mkdir()
     images = [{"id": 1, "file_name": "1F600.svg"}, {"id": 2, "file_name": "1F431.svg"},
               {"id": 3, "file_name": "gone.svg"}, {"id": 4, "file_name": "2615.svg"}]
-    anns = [{"id": 10, "image_id": 1, "caption": joined("1F600")}, {"id": 11, "image_id": 2, "caption": joined("1F431")},
+    anns = [{"id": 10, "image_id": 1, "caption": joined("1F600")},
+            {"id": 11, "image_id": 2, "caption": joined("1F431")},
             {"id": 12, "image_id": 1, "caption": "A smiling yellow face with a big grin."},
-            {"id": 13, "image_id": 3, "caption": joined("2615")}, {"id": 14, "image_id": 99, "caption": "orphan caption"},
+            {"id": 13, "image_id": 3, "caption": joined("2615")},
+            {"id": 14, "image_id": 99, "caption": "orphan caption"},
             {"id": 15, "image_id": 2, "caption": 5}]
     js = root / "annotations" / "captions_val2014.json"
     js.write_text(json.dumps({"images": images, "annotations": anns}))
@@ -312,7 +330,8 @@ def test_restricted_unpickler_refuses_code(tmp_path):
     header_end = np_payload.index(b"\n", 10) + 1
     (tmp_path / "pin_2016_v1_9.npy").write_bytes(np_payload[:header_end] + evil)
     with pytest.raises(MmweError, match="refusing to load global"):
-        build_corpus([str(tmp_path / "pin_2016_v1_9.npy")], tmp_path / "c", BuildConfig(read=ReadOptions(allow_pickle=True)))
+        build_corpus([str(tmp_path / "pin_2016_v1_9.npy")], tmp_path / "c",
+                     BuildConfig(read=ReadOptions(allow_pickle=True)))
     assert not flag.exists() and not (tmp_path / "c").exists()
 
 

@@ -1,5 +1,6 @@
-"""Every example of the README's "Corpus formats" section, run: its files written (images: real OpenMoji emoji rasterised to
-PNG/JPEG), its `mmwe corpus build` command run through `mmwe.corpus.build_corpus`, its Result line checked.
+"""Every example of the README's "Corpus formats" section, run: its files written (images: real OpenMoji emoji
+rasterised to PNG/JPEG), its `mmwe corpus build` command run through `mmwe.corpus.build_corpus`, its Result line
+checked.
 
 Conventions of the document (each section ``### ...`` with a ``console`` block is one example):
 ``text layout`` lists the files (image files are created, other paths get their folder); ``LANG file=PATH``

@@ -23,6 +23,7 @@ def test_demo_runs_every_collell_reproduction_and_writes_the_report(tmp_path, ca
     for run in ("collell-exp1-imagenet", "collell-exp1-iaprtc12", "collell-exp2"):
         assert (out / run / "results.json").is_file() and (out / run / "results.md").is_file(), run
     rows = json.loads((out / "collell-exp1-iaprtc12" / "results.json").read_text())["rows"]
-    assert {(r["direction"], r["map"]) for r in rows} == {("I->T", "lin"), ("I->T", "nn"), ("T->I", "lin"), ("T->I", "nn")}
+    assert {(r["direction"], r["map"]) for r in rows} == {("I->T", "lin"), ("I->T", "nn"), ("T->I", "lin"),
+                                                          ("T->I", "nn")}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Neighbour explorer" in html and html.count("<svg") >= 3 and (out / "report.md").is_file()

@@ -324,8 +324,8 @@ def test_fuzz_svg(text):
 @FUZZ
 @given(data=st.one_of(st.binary(max_size=300), prefixed(b"PK\x03\x04", 300)))
 def test_fuzz_checkpoint_and_map_files(scratch, data):
-    from mmwe.maps import CrossModalMap
     from mmwe.lm.checkpoint import load_checkpoint
+    from mmwe.maps import CrossModalMap
 
     p = _write(scratch, "x.pt", data)
     for load in (lambda: load_checkpoint(p, identity={}, shapes={}), lambda: CrossModalMap.load(p)):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmwe.errors import MmweError
 from mmwe.datasets.imagenet import class_lemma_vectors, concept_pairs, concept_word, lemma_tokens
-from mmwe.vision.models import classifier_weights, imagenet_classes
+from mmwe.errors import MmweError
 from mmwe.vectors import Vectors
+from mmwe.vision.models import classifier_weights, imagenet_classes
 
 
 def _vecs(words: dict[str, list[float]]) -> Vectors:

@@ -12,8 +12,16 @@ import torch
 
 from mmwe.cli import main as _main
 from mmwe.errors import MmweError
-from mmwe.maps import (CrossModalMap, MapConfig, build_network, compute_loss, cosine_loss, fit_map,
-                       max_margin_loss, untrained_map)
+from mmwe.maps import (
+    CrossModalMap,
+    MapConfig,
+    build_network,
+    compute_loss,
+    cosine_loss,
+    fit_map,
+    max_margin_loss,
+    untrained_map,
+)
 
 
 def main(argv: list[str]) -> int:

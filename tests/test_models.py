@@ -11,8 +11,17 @@ import torch
 import torch.nn.functional as F
 
 from mmwe.errors import MmweError
-from mmwe.lm.model import (CandidateSampler, MaoModel, build_model, emb_loss_terms, full_softmax_nll, init_embedding,
-                         sampled_softmax_nll, sampling_distribution, state_loss_terms)
+from mmwe.lm.model import (
+    CandidateSampler,
+    MaoModel,
+    build_model,
+    emb_loss_terms,
+    full_softmax_nll,
+    init_embedding,
+    sampled_softmax_nll,
+    sampling_distribution,
+    state_loss_terms,
+)
 
 V, E, H, FD = 12, 4, 6, 5
 

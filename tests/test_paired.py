@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mmwe.cli import main as _main
-from mmwe.errors import MmweError
 from mmwe.datasets.paired import load_pair, read_label_csv
+from mmwe.errors import MmweError
 
 
 def write(path, text: str):

@@ -184,7 +184,8 @@ def test_plots_are_inline_svg():
     ids = lambda s: set(__import__("re").findall(r'id="([^"]+)"', s))  # noqa: E731
     assert ids(a) and not ids(a) & ids(b)  # two figures on one page: no id clash
     curves = {"A": [{"step": 2, "loss": 3.0, "tokens_per_s": 10.0}, {"epoch": 0, "step": 2, "val_loss": 2.5}]}
-    assert "<svg " in plots.curves_plot(curves, title="c") and "<svg " in plots.throughput_plot({"A": 10.0}, curves, title="t")
+    assert "<svg " in plots.curves_plot(curves, title="c")
+    assert "<svg " in plots.throughput_plot({"A": 10.0}, curves, title="t")
 
 
 # -- real runs: collell exp 1 (IAPR TC-12), exp 2 and a trained Mao run ---------------------------------------

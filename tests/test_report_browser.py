@@ -15,7 +15,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from _report_runs import report_runs
 
 pytestmark = pytest.mark.browser
@@ -39,7 +38,8 @@ def ensure_browser() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra: pip install -e '.[test]'")
+    webdriver = pytest.importorskip("selenium.webdriver",
+                                    reason="selenium is in the test extra: pip install -e '.[test]'")
     from selenium.webdriver.chrome.service import Service
 
     why = ensure_browser()

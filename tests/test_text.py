@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmwe.errors import MmweError
 from mmwe.corpus.tokenize import PAPER_MIN_COUNT, SPECIALS, Vocabulary, tokenize
+from mmwe.errors import MmweError
 
 
 @pytest.mark.parametrize("sentence, expected", [
-    ("A man riding a wave on top of a surfboard.", ["a", "man", "riding", "a", "wave", "on", "top", "of", "a", "surfboard"]),
+    ("A man riding a wave on top of a surfboard.",
+     ["a", "man", "riding", "a", "wave", "on", "top", "of", "a", "surfboard"]),
     ("grinning face : face , grin", ["grinning", "face", "face", "grin"]),
     ("medium-light skin tone | type 1–2", ["medium", "light", "skin", "tone", "type", "1", "2"]),
     ("Don't STOP me’now", ["dont", "stop", "menow"]),  # apostrophes join, as in "don't" -> "dont"

@@ -8,11 +8,16 @@ import random
 import numpy as np
 import pytest
 
-from mmwe.errors import MmweError
 from mmwe.corpus.tokenize import tokenize
 from mmwe.datasets.triplets import MineConfig, TripletSet, mine_triplets, read_clicks, read_tsv, stems, write_tsv
-from mmwe.metrics.triplets import (cosine_distance_rows, evaluate_triplets, phrase_matrix, triplet_accuracy,
-                                   triplet_outcomes)
+from mmwe.errors import MmweError
+from mmwe.metrics.triplets import (
+    cosine_distance_rows,
+    evaluate_triplets,
+    phrase_matrix,
+    triplet_accuracy,
+    triplet_outcomes,
+)
 from mmwe.vectors import Vectors
 
 
@@ -47,8 +52,11 @@ def test_accuracy_matches_slow_oracle():
     vec = Vectors(words, rng.normal(size=(40, 8)).astype(np.float32))
     pyr = random.Random(1)
     triplets = []
+
+    def mk():
+        return " ".join(pyr.choice(words + ["unknownword"]) for _ in range(pyr.randint(1, 3)))
+
     for _ in range(300):
-        mk = lambda: " ".join(pyr.choice(words + ["unknownword"]) for _ in range(pyr.randint(1, 3)))
         triplets.append((mk(), mk(), mk()))
     res = evaluate_triplets(vec, TripletSet("gen", triplets), ci=False)
     acc, cov = _oracle_accuracy({w: vec[w].astype(np.float64).tolist() for w in words}, triplets)
@@ -159,12 +167,14 @@ def test_cli_mine_and_eval(tmp_path, capsys):
     out = tmp_path / "trip.tsv"
     assert main(["triplets", "mine", str(clicks), "--out", str(out), "--positives", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["triplets"] == 3
-    vec = Vectors(["red", "cars", "fast", "vehicle", "ferrari", "cherry", "oak", "furniture", "wooden", "tables", "sports", "car"],
+    vec = Vectors(["red", "cars", "fast", "vehicle", "ferrari", "cherry", "oak", "furniture", "wooden", "tables",
+                   "sports", "car"],
                   np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32))
     from mmwe.vectors import save
 
     save(vec, tmp_path / "v.txt")
-    assert main(["eval-triplets", str(tmp_path / "v.txt"), str(tmp_path / "v.txt"), "--dataset", str(out), "--json"]) == 0
+    assert main(["eval-triplets", str(tmp_path / "v.txt"), str(tmp_path / "v.txt"), "--dataset", str(out),
+                 "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["triplets"] == 3 and rows[1]["p_vs_first"] == 1.0
     assert main(["triplets", "mine", str(clicks), "--out", str(tmp_path / "nofolder" / "x.tsv")]) == 0  # mkdir -p

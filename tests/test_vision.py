@@ -16,8 +16,20 @@ from PIL import Image
 
 from mmwe.cli import main as _main
 from mmwe.errors import MmweError
-from mmwe.vision import (FeatureConfig, ImageError, binarize, extract_images, keys_path, load_features, load_image,
-                         sanitize_svg, save_features, to_model_input, top_classes)
+from mmwe.vision import (
+    FeatureConfig,
+    ImageError,
+    binarize,
+    extract_images,
+    keys_path,
+    load_features,
+    load_image,
+    sanitize_svg,
+    save_features,
+    to_model_input,
+    top_classes,
+)
+
 
 def main(argv: list[str]) -> int:
     """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""

@@ -12,14 +12,14 @@ import pytest
 from scipy import stats as st
 
 from mmwe.cli import main as _main
+from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.errors import MmweError
 from mmwe.metrics.stats import spearman, steiger_z
-from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.metrics.wordsim import compare, evaluate, evaluate_sets
 from mmwe.vectors import Vectors
 
-SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287, "simlex999": 999,
-         "simverb3500": 3500, "mturk771": 771, "yp130": 130}
+SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287,
+         "simlex999": 999, "simverb3500": 3500, "mturk771": 771, "yp130": 130}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,8 @@ def test_impute_mean_uses_the_mean_vector():
         va = vec.matrix[vec.key_to_index[a]] if a in vec else mean
         vb = vec.matrix[vec.key_to_index[b]] if b in vec else mean
         va, vb = va.astype(np.float64), vb.astype(np.float64)
-        sims.append(float(np.dot(va, vb) / (np.linalg.norm(va) * np.linalg.norm(vb))))  # symmetric in a, b: (a,b) ties (b,a)
+        # symmetric in a, b: (a,b) ties (b,a)
+        sims.append(float(np.dot(va, vb) / (np.linalg.norm(va) * np.linalg.norm(vb))))
     assert r["scored"] == r["pairs"] == len(bench) and r["found"] < r["pairs"]
     assert r["spearman"] == pytest.approx(st.spearmanr(bench.scores, sims).statistic, abs=1e-9)
 
@@ -237,7 +238,11 @@ def test_compare_identical_and_against_manual_steiger(glove):
     keep = [i for i, (x, y) in enumerate(bench.pairs) if x in noisy and y in noisy]
     assert c["n"] == len(keep) < 3000
     h = bench.scores[keep]
-    cos = lambda v, i: float(np.dot(v[bench.pairs[i][0]], v[bench.pairs[i][1]]) / np.linalg.norm(v[bench.pairs[i][0]]) / np.linalg.norm(v[bench.pairs[i][1]]))  # noqa: E731
+
+    def cos(v, i):
+        return float(np.dot(v[bench.pairs[i][0]], v[bench.pairs[i][1]])
+                     / np.linalg.norm(v[bench.pairs[i][0]]) / np.linalg.norm(v[bench.pairs[i][1]]))
+
     sa, sb = [cos(a, i) for i in keep], [cos(noisy, i) for i in keep]
     z, p = steiger_z(spearman(h, sa), spearman(h, sb), spearman(sa, sb), len(keep))
     assert (c["z"], c["p"]) == (pytest.approx(z, abs=1e-6), pytest.approx(p, abs=1e-6))
@@ -269,7 +274,8 @@ def main(argv: list[str]) -> int:
 
 
 def _write_w2v(path: Path, vec: Vectors) -> Path:
-    lines = [f"{len(vec)} {vec.dim}"] + [w + " " + " ".join(f"{x:.6f}" for x in row) for w, row in zip(vec.words, vec.matrix)]
+    lines = [f"{len(vec)} {vec.dim}"] + [w + " " + " ".join(f"{x:.6f}" for x in row)
+                                         for w, row in zip(vec.words, vec.matrix)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -279,12 +285,14 @@ def test_cli_json_and_table(tmp_path, capsys):
     bpath = tmp_path / "toy.txt"
     bpath.write_text("".join(f"{a}\t{b}\t{s}\n" for (a, b), s in zip(bench.pairs, bench.scores)))
     v1 = _write_w2v(tmp_path / "v1.txt", vec)
-    v2 = _write_w2v(tmp_path / "v2.txt", Vectors(vec.words, vec.matrix * np.linspace(0.5, 2, vec.dim, dtype=np.float32)))
+    v2 = _write_w2v(tmp_path / "v2.txt",
+                    Vectors(vec.words, vec.matrix * np.linspace(0.5, 2, vec.dim, dtype=np.float32)))
     assert main(["eval-words", str(v1), str(v2), "-b", str(bpath), "--similarity", "euclidean", "--ci", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["vectors"] for r in rows] == [str(v1), str(v2)]
     for r in rows:
-        assert {"vectors", "benchmark", "similarity", "spearman", "pearson", "pairs", "found", "ci_low", "p_vs_first"} <= set(r)
+        assert {"vectors", "benchmark", "similarity", "spearman", "pearson", "pairs", "found", "ci_low",
+                "p_vs_first"} <= set(r)
         assert r["benchmark"] == "toy" and r["similarity"] == "euclidean"
     assert rows[0]["spearman"] == pytest.approx(evaluate(vec, bench, similarity="euclidean")["spearman"], abs=1e-5)
     assert rows[0]["p_vs_first"] is None and 0 <= rows[1]["p_vs_first"] <= 1

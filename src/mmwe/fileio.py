@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -56,7 +57,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> It
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path for writers that want a file name (np.save, pyarrow); rename on success."""
     p = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + "".join(p.suffixes), dir=p.parent if str(p.parent) else ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + "".join(p.suffixes),
+                               dir=p.parent if str(p.parent) else ".")
     os.close(fd)
     try:
         yield Path(tmp)

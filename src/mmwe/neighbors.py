@@ -2,59 +2,87 @@
 
 One interface, three interchangeable backends (``BACKENDS``):
 
-* ``"exact"`` (default): blocked float32 search that never holds an N x N matrix (memory O(N*K + block^2)).
-  It walks the block pairs (I, J) with I < J once, computes ``S = X_I X_J^T`` with one GEMM and uses it for
-  the rows of I *and*, transposed, for the rows of J, so it does about half the multiply-adds of a plain
-  query-vs-database search (diagonal blocks are cut smaller, as half of a diagonal square is redundant).
-  Each row keeps a running top-K; after the diagonal squares have seeded it, a block is only scanned where
-  it can beat the row's current K-th score (max-pooled over groups of ``_POOL`` entries, so the scan is a
-  cheap reduction rather than a selection). Ties are broken exactly: lower index first. ``knn_many`` runs
-  the searches of several sets side by side. Measured (benchmarks/bench_knn.py, N=30,000, d=300, K=10, two
-  sets, 2 cores): ~0.6-0.67x the time of faiss exact search and ~10x faster than the released procedure.
+* ``"exact"`` (default): blocked search that never holds an N x N matrix (memory O(N*K + block^2)), with
+  exact tie handling (below). It walks the block pairs (I, J) with I < J once, computes ``S = X_I X_J^T``
+  with one float32 GEMM and uses it for the rows of I *and*, transposed, for the rows of J, so it does about
+  half the multiply-adds of a plain query-vs-database search (diagonal blocks are cut smaller, as half of a
+  diagonal square is redundant). Each row keeps a running list; after the diagonal squares have seeded it, a
+  block is only scanned where it can reach the row's current K-th score (max-pooled over groups of
+  ``_POOL`` entries, so the scan is a cheap reduction rather than a selection). ``knn_many`` runs the
+  searches of several sets side by side. Timings: benchmarks/README.md.
 * ``"faiss"``: faiss exact flat index (``IndexFlatIP`` / ``IndexFlatL2`` via ``faiss.knn``). Exact distances,
   but faiss does not promise which of several exactly tied points it returns at the K-th place.
 * ``"hnsw"``: faiss ``IndexHNSWFlat`` (M=32, efConstruction=200, efSearch=max(128, 4K)); approximate, for N
-  well beyond 10^5 or many cores. Recall depends strongly on the data; ``knn_recall`` measures it (and
-  ``mnno_report`` reports it). Measured recall@10 against ``"exact"`` on 1000 sampled rows, 2 cores:
-  0.9995 on the first 100,000 GloVe-6B-50d words (hnsw 24 s, exact 18 s) but only 0.68 on 100,000 random
-  Gaussian d=300 rows (hnsw 142 s, exact 29 s): unstructured high-dimensional data is the worst case for
-  graph search, and at N=10^5 on 2 cores the exact search is faster anyway.
+  well beyond 10^5. Recall depends strongly on the data: ``knn_recall`` measures it (and ``mnno_report``
+  reports it); measured figures are in benchmarks/README.md.
 
-Scores: cosine = dot of unit rows (zero rows stay zero, as in scikit-learn); euclidean = -(squared distance)
-computed as ``2 x.y - (|x|^2 + |y|^2)`` on mean-centred data (centring does not change distances and keeps the
-norms small, which keeps float32 accurate); dot = raw inner product. The sum ``|x|^2 + |y|^2`` is formed
-symmetrically so that exactly duplicated rows get bit-identical scores from every block: exact ties stay ties.
+Scores: cosine = x.y / (|x| |y|) (zero rows score 0 with everything, as in scikit-learn); euclidean =
+-(squared distance); dot = raw inner product. Nearest first; ``ties="index"`` (default) breaks exact ties by
+the lower row index.
+
+Exactness (``ties="index"``). A float32 GEMM rounds: two exactly equal scores (duplicated rows, integer or 0/1
+data) can come out different, and which one wins would depend on the BLAS blocking, i.e. on the thread count.
+So the float32 scores only *select candidates*; the order is decided by a float64 re-score:
+
+1. The float32 error of every score is bounded a priori: |s32 - s| <= delta_i (``_margins``: the worst-case
+   GEMM bound (2d + 16) * 2^-24, scaled by the norms for euclidean / dot).
+2. Each row's list keeps K + ``_SPARE`` entries, is fed with every entry that comes within 2 delta_i of the
+   row's K-th score, and remembers the best score it ever dropped (``runner``). If that runner-up is more than
+   2 delta_i below the final K-th score, the true top K are provably inside the list; otherwise (a large tie
+   group at the K-th place) the row is searched again against all rows and every candidate within the margin
+   is kept (``_resolve_rows``, O(block^2) memory per chunk of rows).
+3. Candidates whose float32 scores lie within 2 delta_i of each other are re-scored in float64
+   (``_KeyContext.keys``) and ordered by (float64 score desc, index asc). The float64 score is a fixed-order
+   sum, a function of the two rows' values alone: duplicated rows get bit-identical scores, and it is exact
+   whenever the sums are exactly representable (integer data with |x|^2 d < 2^26, 0/1 data): exact ties stay
+   ties and the lower-index rule applies to them exactly. Cosine is compared as sign(x.y) (x.y)^2 / (|x|^2 |y|^2),
+   which is exact on integer data (equal cosines give equal keys; no square root).
+
+The results do not depend on the thread count or the block size. Where the float64 sums round (general
+float data), scores closer than ~d 2^-53 are ordered by that fixed rounding, not by exact arithmetic.
 
 ``include_self``: ``False`` (default) lists the K nearest *other* rows. ``True`` counts each row as its own
-first neighbour followed by its K-1 nearest other rows: the procedure of Collell & Moens' released code
-(scikit-learn ``NearestNeighbors(n_neighbors=K).fit(X).kneighbors(X)``) whenever a row's distance to itself
-is its unique minimum, i.e. on rows without exact duplicates (with duplicates scikit-learn's order among the
-zero-distance rows is arbitrary).
+first neighbour followed by its K-1 nearest other rows.
+
+``ties="sklearn"`` reproduces Collell & Moens' released procedure bit for bit by running it: scikit-learn's
+brute ``NearestNeighbors(n_neighbors=K, metric=...).fit(X)``, then ``kneighbors(X)`` (``include_self=True``:
+the query points are the fitted points, so each row is usually its own first neighbour) or ``kneighbors()``
+(``include_self=False``: scikit-learn drops the query point itself). scikit-learn breaks exact ties at the
+K-th place by its own float rounding and partial sort, so among exactly duplicated rows its choice differs
+from the lower-index rule (on IAPR TC-12, K = 10, self counted: 0.170795 cosine vs 0.170642 with
+``ties="index"``). Cosine and euclidean only; memory is scikit-learn's (chunked, ``working_memory``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
-import torch
 
 from mmwe.errors import MmweError
-from mmwe.threads import thread_limit
 from mmwe.validation import check_k, check_matrix
 
 Metric = Literal["cosine", "euclidean", "dot"]
 Backend = Literal["exact", "faiss", "hnsw"]
+Ties = Literal["index", "sklearn"]
 METRICS = ("cosine", "euclidean", "dot")
+TIES = ("index", "sklearn")
 
 _POOL = 16  # entries per max-pooled group when scanning a block for candidates (blocks are padded to it)
+_SPARE = 2  # list slots beyond K: near-ties at the K-th place are resolved from the list, without a re-search
 _IDX_CAP = 2**31 - 1  # row indices must stay below this (2 billion rows)
 _NO_INDEX = np.iinfo(np.int64).max  # index of an empty list slot (sorts after every real index)
 _SIDE_BY_SIDE_BYTES = 1 << 30  # knn_many runs searches concurrently only while their float32 copies fit in this
-_QUERY_BLOCK = 1 << 25  # exact_rows: at most this many scores (128 MB) in one query-vs-all block
+_U32 = 2.0**-24  # unit roundoff of float32
+_KEY_CHUNK = 1 << 21  # float64 re-scoring: at most this many values (16 MB) per gathered operand
+_ROWS_CELLS = 1 << 24  # exact_rows: at most this many scores (64 MB) in one query-vs-all block
+_EXACT_INT = 2.0**26  # integer data with d * max|x|^2 below this: every float64 sum of the keys is exact
 
 
 @dataclass
@@ -75,15 +103,23 @@ def check_knn_input(X: np.ndarray, k: int | None, *, name: str = "matrix") -> np
     return check_matrix(X, name=name, dtype=None, min_rows=0, min_cols=0)  # finite, first bad row 1-based
 
 
+def _check_options(metric: str, ties: str) -> None:
+    if metric not in METRICS:
+        raise MmweError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if ties not in TIES:
+        raise MmweError(f"ties must be one of {', '.join(TIES)}; got {ties!r}")
+
+
 def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
                   chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray | None]:
     """Rows as float32 for the GEMM, plus squared norms for euclidean (None otherwise).
 
     One float32 working copy, filled ``chunk`` rows at a time (no full-size float64 or second float32
     temporary: at N = 10^6 x 300 each of those would be 1.2-2.4 GB). ``n_rows`` >= len(X) pads with zero rows.
+    Euclidean rows are centred on the float64 mean: distances do not change, norms get small (accurate
+    float32); the rounding this adds is inside the margin of ``_margins``.
     """
-    if metric not in METRICS:
-        raise MmweError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    _check_options(metric, "index")
     n = len(X)
     Y = np.zeros((max(n, n_rows or 0), X.shape[1]), dtype=np.float32)
     sq = np.zeros(len(Y), dtype=np.float32) if metric == "euclidean" else None
@@ -95,15 +131,127 @@ def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
             Y[s:e] = (np.asarray(X[s:e], dtype=np.float64) - mean).astype(np.float32)
             sq[s:e] = np.einsum("ij,ij->i", Y[s:e], Y[s:e], dtype=np.float32)
             continue
-        Y[s:e] = X[s:e]
-        if metric == "cosine":  # float32 throughout: the GEMM is float32 anyway
-            norms = np.sqrt(np.einsum("ij,ij->i", Y[s:e], Y[s:e]))[:, None]
-            Y[s:e] /= np.where(norms == 0, 1, norms)
+        if metric == "cosine":  # unit rows, normalised in float64 (tiny rows would underflow in float32)
+            x = np.asarray(X[s:e], dtype=np.float64)
+            norms = np.linalg.norm(x, axis=1)[:, None]
+            Y[s:e] = x / np.where(norms == 0, 1, norms)
+        else:
+            Y[s:e] = X[s:e]
     return Y, sq
 
 
+def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, chunk: int = 1 << 16) -> np.ndarray:
+    """(len(Y),) float64: 2 * delta_i, twice a bound on |float32 score - exact score| over row i's entries.
+
+    A float32 dot product of d terms errs by at most ~d 2^-24 sum|x_k y_k| <= d 2^-24 |x| |y| in any
+    summation order; the cast, normalisation / centring and the euclidean norms add about as much again,
+    hence (2d + 16) 2^-24 (a 1.25 safety factor on top), plus 2^-149 per term for products that underflow.
+    Cosine rows are unit: one margin for all. Euclidean: |x|^2 + |y|^2 of the centred rows bounds |x||y| and
+    the norm terms (the largest |y|^2 stands for all y). Padding rows get 0.
+    """
+    d = Y.shape[1]
+    delta, tiny = 1.25 * (2 * d + 16) * _U32, 4 * (d + 2) * 2.0**-149
+    out = np.zeros(len(Y))
+    if n == 0:
+        return out
+    if metric == "cosine":
+        out[:n] = 2 * (delta + tiny)
+    elif metric == "euclidean":
+        s = sq[:n].astype(np.float64)
+        out[:n] = 2 * (delta * (s + s.max()) + tiny)
+    else:
+        norms = np.concatenate([np.linalg.norm(np.asarray(Y[a:min(a + chunk, n)], dtype=np.float64), axis=1)
+                                for a in range(0, n, chunk)])
+        out[:n] = 2 * (delta * norms * norms.max() + tiny)
+    return out
+
+
+def _lowered(thr: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """float32 thresholds thr - margin, rounded down (never above the exact difference)."""
+    exact = thr.astype(np.float64) - margin
+    out = exact.astype(np.float32)
+    return np.where(out > exact, np.nextafter(out, np.float32(-np.inf)), out)
+
+
+# -- the float64 re-score ---------------------------------------------------------------------------------
+def _seq_sum(P: np.ndarray) -> np.ndarray:
+    """Row sums of (m, d) float64 in a fixed left-to-right order (elementwise adds: no BLAS, no reordering)."""
+    if P.shape[1] == 0:
+        return np.zeros(len(P))
+    Pt = np.ascontiguousarray(P.T)  # (d, m): each add below is one contiguous vector op
+    acc = Pt[0].copy()
+    for t in range(1, len(Pt)):
+        acc += Pt[t]
+    return acc
+
+
+class _KeyContext:
+    """float64 re-scoring of (row, row) pairs of the original data, a function of the two rows alone."""
+
+    def __init__(self, X: np.ndarray, metric: str):
+        self.X, self.metric = X, metric
+        self.step = max(1, _KEY_CHUNK // max(X.shape[1], 1))  # rows per gathered (m, d) float64 operand
+        self._sqnorm = np.full(len(X), np.nan)  # (N,) fixed-order |x|^2, filled on demand
+        self._integral: bool | None = None
+
+    def sqnorm(self, rows: np.ndarray) -> np.ndarray:
+        """Fixed-order |x|^2 of the given rows (the same sum as a row's key with itself)."""
+        need = np.unique(rows[np.isnan(self._sqnorm[rows])])
+        for s in range(0, len(need), self.step):
+            sel = need[s:s + self.step]
+            self._sqnorm[sel] = _seq_sum(np.square(np.asarray(self.X[sel], dtype=np.float64)))
+        return self._sqnorm[rows]
+
+    @property
+    def integral(self) -> bool:
+        """Integer data small enough that every float64 sum involved is exact (any order, any BLAS)."""
+        if self._integral is None:
+            X, step, ok, top = self.X, 1 << 16, True, 0.0
+            for s in range(0, len(X), step):
+                a = np.asarray(X[s:s + step], dtype=np.float64)
+                ok = ok and bool((a == np.round(a)).all())
+                top = max(top, float(np.abs(a).max(initial=0.0)))
+            self._integral = ok and top * top * max(X.shape[1], 1) < _EXACT_INT
+        return self._integral
+
+    def finish(self, dots: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Keys from fixed-order dot products (euclidean: from -|x-y|^2, already final)."""
+        if self.metric == "cosine":
+            den = self.sqnorm(rows) * self.sqnorm(cols)
+            return np.where(den == 0, 0.0, dots * np.abs(dots) / np.where(den == 0, 1.0, den))
+        return dots
+
+    def keys(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """float64 keys (larger = nearer) of the pairs (rows[t], cols[t])."""
+        out, step = np.empty(len(rows)), self.step
+        for s in range(0, len(rows), step):
+            a = np.asarray(self.X[rows[s:s + step]], dtype=np.float64)  # (m, d)
+            b = np.asarray(self.X[cols[s:s + step]], dtype=np.float64)
+            if self.metric == "euclidean":
+                a -= b
+                out[s:s + step] = -_seq_sum(np.square(a, out=a))
+            else:
+                out[s:s + step] = _seq_sum(np.multiply(a, b, out=a))
+        return self.finish(out, rows, cols)
+
+    def dense_keys(self, q: np.ndarray, r: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """``keys(q[r], j)`` for many pairs of integral data, by float64 GEMMs over column blocks (exact)."""
+        X, out, step = self.X, np.empty(len(r)), self.step
+        Xq = np.asarray(X[q], dtype=np.float64)  # (c, d)
+        order = np.argsort(j, kind="stable")
+        edges = np.searchsorted(j[order], np.arange(0, len(X) + step, step))
+        for t, lo in enumerate(range(0, len(X), step)):
+            sel = order[edges[t]:edges[t + 1]]
+            if len(sel):
+                Xb = np.asarray(X[lo:lo + step], dtype=np.float64)  # (step, d)
+                out[sel] = (Xq @ Xb.T)[r[sel], j[sel] - lo]
+        if self.metric == "euclidean":  # exact integers: -|x - y|^2 = 2 x.y - |x|^2 - |y|^2
+            return 2 * out - self.sqnorm(q[r]) - self.sqnorm(j)
+        return self.finish(out, q[r], j)
+
+
 # -- exact lexicographic selection ------------------------------------------------------------------------
-# Small sorts run in numpy: torch's multi-threaded sort of a few 10^4 items is slow when cores are contended.
+# Small sorts run in numpy, single-threaded: a multi-threaded sort of a few 10^4 items is slow on contended cores.
 def _desc_key(s: np.ndarray) -> np.ndarray:
     """int64 key in [0, 2^32) that sorts float32 scores in *descending* order (-0.0 folded into +0.0)."""
     bits = (np.asarray(s, dtype=np.float32) + np.float32(0.0)).view(np.int32).astype(np.int64)
@@ -122,37 +270,22 @@ def _lex_order(rows: np.ndarray, scores: np.ndarray, idx: np.ndarray) -> np.ndar
     return o1[np.argsort(r, kind="stable")]
 
 
-def _topk_rows(S: torch.Tensor, k: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of every row of S (ties -> lower column); column c is global index offset + c.
-
-    torch.topk is fast but picks arbitrarily among ties, so rows whose k-th and (k+1)-th values are equal
-    are redone with a stable sort. -inf entries are returned as empty slots (index _NO_INDEX).
-    """
-    kk = min(k + 1, S.shape[1])
-    vals, cols = torch.topk(S, kk, dim=1)  # (R, kk), sorted descending
-    if kk > k:
-        tied = torch.nonzero(vals[:, k - 1] == vals[:, k]).flatten()
-        if len(tied):
-            tv, tc = torch.sort(S[tied], dim=1, descending=True, stable=True)
-            vals[tied], cols[tied] = tv[:, :kk], tc[:, :kk]
-    vals, idx = vals[:, :k].numpy().copy(), cols[:, :k].numpy() + offset
-    idx[vals == -np.inf] = _NO_INDEX
-    return vals, idx
-
-
-# -- the blocked exact search ------------------------------------------------------------------------------
+# -- the blocked float32 candidate search ------------------------------------------------------------------
 class _TopK:
-    """Running top-K lists of all rows, merged exactly (score desc, index asc)."""
+    """Running lists of all rows: the best K + spare entries by float32 score (desc, index asc), and the best
+    score each row has dropped (``runner``)."""
 
-    def __init__(self, n: int, k: int, n_real: int):
-        self.k = k
-        self.scores = np.full((n, k), -np.inf, dtype=np.float32)  # (N, K) best scores so far
-        self.index = np.full((n, k), _NO_INDEX, dtype=np.int64)  # (N, K) their row indices
+    def __init__(self, n: int, k: int, spare: int, n_real: int, margin: np.ndarray):
+        self.k, self.size = k, k + spare
+        self.scores = np.full((n, self.size), -np.inf, dtype=np.float32)  # (N, K+spare) best scores so far
+        self.index = np.full((n, self.size), _NO_INDEX, dtype=np.int64)  # (N, K+spare) their row indices
+        self.runner = np.full(n, -np.inf, dtype=np.float32)  # (N,) best score not (or no longer) listed
         self.n_real = n_real  # rows from n_real on are padding and never take candidates
+        self.margin = margin  # (N,) float64 2*delta_i
 
-    def threshold(self, lo: int, hi: int) -> np.ndarray:
+    def kth(self, lo: int, hi: int) -> np.ndarray:
         """Current K-th score of rows lo..hi-1 (+inf for padding rows)."""
-        thr = self.scores[lo:hi, -1].copy()
+        thr = self.scores[lo:hi, self.k - 1].copy()
         thr[max(self.n_real - lo, 0):] = np.inf
         return thr
 
@@ -160,74 +293,79 @@ class _TopK:
         """Fold candidate (row, index, score) triples into the lists."""
         if len(rows) == 0:
             return
-        k = self.k
+        size = self.size
         counts = np.bincount(rows - rows.min())
         touched = np.flatnonzero(counts) + rows.min()  # sorted row ids
-        counts = counts[counts > 0] + k
-        local = np.repeat(np.arange(len(touched), dtype=np.int32), k)
+        counts = counts[counts > 0] + size
+        local = np.repeat(np.arange(len(touched), dtype=np.int32), size)
         inverse = np.searchsorted(touched, rows).astype(np.int32)
         all_r = np.concatenate([local, inverse])
         all_i = np.concatenate([self.index[touched].ravel(), idx])
         all_s = np.concatenate([self.scores[touched].ravel(), scores])
         order = _lex_order(all_r, all_s, all_i)
         starts = np.cumsum(counts) - counts  # first slot of each touched row after sorting
-        take = order[(starts[:, None] + np.arange(k)).ravel()]
-        self.scores[touched] = all_s[take].reshape(-1, k)
-        self.index[touched] = all_i[take].reshape(-1, k)
+        take = order[(starts[:, None] + np.arange(size)).ravel()]
+        self.scores[touched] = all_s[take].reshape(-1, size)
+        self.index[touched] = all_i[take].reshape(-1, size)
+        dropped = all_s[order[starts + size]]  # best entry past the list (rows always have >= 1 candidate)
+        self.runner[touched] = np.maximum(self.runner[touched], dropped)
 
 
 def _block_scores(Y: np.ndarray, sq: np.ndarray | None, lo_i: int, hi_i: int, lo_j: int, hi_j: int,
-                  buf: np.ndarray, n_real: int) -> torch.Tensor:
+                  buf: np.ndarray, n_real: int) -> np.ndarray:
     """S = scores between rows lo_i..hi_i and lo_j..hi_j, written into buf; padding rows/cols -> -inf."""
     bi, bj = hi_i - lo_i, hi_j - lo_j
     S = buf[: bi * bj].reshape(bi, bj)
     np.matmul(Y[lo_i:hi_i], Y[lo_j:hi_j].T, out=S)  # (bi, bj) float32 GEMM (numpy's BLAS was the faster)
-    if sq is not None:  # euclidean: 2*dot - (|x|^2 + |y|^2); the sum is symmetric, so ties stay exact
+    if sq is not None:  # euclidean: 2*dot - (|x|^2 + |y|^2)
         S *= 2
         S -= sq[lo_i:hi_i, None] + sq[None, lo_j:hi_j]
     if hi_i > n_real:
         S[max(n_real - lo_i, 0):] = -np.inf
     if hi_j > n_real:
         S[:, max(n_real - lo_j, 0):] = -np.inf
-    return torch.from_numpy(S)
+    return S
 
 
-def _tighten(thr: np.ndarray, pooled: torch.Tensor, k: int, dim: int) -> np.ndarray:
+def _tighten(thr: np.ndarray, pooled: np.ndarray, k: int, dim: int) -> np.ndarray:
     """Raise thresholds to the k-th largest group maximum along ``dim`` when there are k groups.
 
-    Only an entry within its block's own top-k can be in the final top-k, and the k largest group maxima
-    are k distinct entries, so their minimum is a valid bar: it makes a row's first block cheap to scan.
+    The k largest group maxima are k distinct entries, so their minimum is at most the row's final K-th
+    score: a valid bar, which makes a row's first block cheap to scan.
     """
     if pooled.shape[dim] < k or not np.isneginf(thr).any():  # once lists are full the bar rarely helps
         return thr
-    bound = torch.topk(pooled, k, dim=dim, sorted=False).values.amin(dim).numpy()
+    g = pooled.shape[dim]
+    bound = np.take(np.partition(pooled, g - k, axis=dim), g - k, axis=dim)  # k-th largest group maximum
     return np.maximum(thr, bound)
 
 
-def _row_candidates(S: torch.Tensor, thr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local row, local column, score) of the entries of S that can enter their row's top-k.
+def _row_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
+                    k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(local row, local column, score) of the entries of S within ``margin`` of their row's K-th score.
 
     Column group g holds the strided columns g, g + bj/P, g + 2 bj/P, ...: pooling them is a vertical max
     of P contiguous vectors, several times faster than reducing P adjacent entries.
     """
     bi, bj = S.shape
     w = bj // _POOL
-    pooled_t = S.view(bi, _POOL, w).amax(1)  # (bi, bj/P) group maxima (torch: vectorised, threaded)
-    thr = _tighten(thr, pooled_t, k, 1)
-    r, g = np.nonzero(pooled_t.numpy() >= thr[:, None])  # the rest is small work: numpy, no thread start-up
-    vals = S.numpy().reshape(bi, _POOL, w)[r, :, g]  # (h, P)
+    pooled = S.reshape(bi, _POOL, w).max(axis=1)  # (bi, bj/P) group maxima: P vertical vector maxima
+    thr = _lowered(_tighten(kth, pooled, k, 1), margin)
+    r, g = np.nonzero(pooled >= thr[:, None])
+    vals = S.reshape(bi, _POOL, w)[r, :, g]  # (h, P)
     keep = (vals >= thr[r][:, None]) & (vals > -np.inf)
     cols = g[:, None] + np.arange(_POOL) * w
     return np.repeat(r, keep.sum(1)), cols[keep], vals[keep]
 
 
-def _col_candidates(S: torch.Tensor, thr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local column, local row, score) of the entries of S that can enter their column's top-k."""
+def _col_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
+                    k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(local column, local row, score) of the entries of S within ``margin`` of their column's K-th score."""
     bi, bj = S.shape
-    pooled_t = S.view(bi // _POOL, _POOL, bj).amax(1)  # (bi/P, bj) group maxima
-    thr = _tighten(thr, pooled_t, k, 0)
-    g, c = np.nonzero(pooled_t.numpy() >= thr[None, :])
-    vals = S.numpy().reshape(bi // _POOL, _POOL, bj)[g, :, c]  # (h, P)
+    pooled = S.reshape(bi // _POOL, _POOL, bj).max(axis=1)  # (bi/P, bj) group maxima
+    thr = _lowered(_tighten(kth, pooled, k, 0), margin)
+    g, c = np.nonzero(pooled >= thr[None, :])
+    vals = S.reshape(bi // _POOL, _POOL, bj)[g, :, c]  # (h, P)
     keep = (vals >= thr[c][:, None]) & (vals > -np.inf)
     rows = g[:, None] * _POOL + np.arange(_POOL)
     return np.repeat(c, keep.sum(1)), rows[keep], vals[keep]
@@ -251,31 +389,33 @@ def _tiles(n_pad: int, block_size: int, k: int) -> tuple[list[tuple[int, int]], 
     for a, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
         sub = _block_bounds(lo, hi, max((hi - lo) // 4, _POOL * max(k, 16)))
         diag += list(zip(sub[:-1], sub[1:]))
-        off += [(sub[s], sub[s + 1], sub[t], sub[t + 1]) for s in range(len(sub) - 1) for t in range(s + 1, len(sub) - 1)]
+        off += [(sub[s], sub[s + 1], sub[t], sub[t + 1])
+                for s in range(len(sub) - 1) for t in range(s + 1, len(sub) - 1)]
         off += [(lo, hi, lo_j, hi_j) for lo_j, hi_j in zip(edges[a + 1:-1], edges[a + 2:])]
     return diag, off
 
 
-def _seed_diagonal(S: torch.Tensor, lists: "_TopK", lo: int, hi: int, k: int, include_self: bool) -> None:
+def _seed_diagonal(S: np.ndarray, lists: _TopK, lo: int, hi: int, k: int, include_self: bool) -> None:
     """First candidates of rows lo..hi from their own square (symmetric: its rows are all there is)."""
-    S.fill_diagonal_(math.inf if include_self else -math.inf)
+    np.fill_diagonal(S, np.inf if include_self else -np.inf)
     if (hi - lo) // _POOL >= k:
-        r, c, v = _row_candidates(S, lists.threshold(lo, hi), k)
-        lists.merge(r + lo, c + lo, v)
-    else:  # too few groups to bound k entries: plain top-k
-        lists.scores[lo:hi], lists.index[lo:hi] = _topk_rows(S, k, lo)
+        r, c, v = _row_candidates(S, lists.kth(lo, hi), lists.margin[lo:hi], k)
+    else:  # too few groups to bound k entries: every entry is a candidate (a small square)
+        real = S > -np.inf
+        r, c = np.nonzero(real)
+        v = S[real]
+    lists.merge(r + lo, c + lo, v)
 
 
-def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
-               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """The blocked symmetric exact search (see the module docstring)."""
-    n = len(X)
-    n_pad = math.ceil(n / _POOL) * _POOL
-    Y, sq = _scoring_rows(X, metric, n_pad)  # (n_pad, d): padding rows are zero, their scores set to -inf
+def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, include_self: bool,
+                     margin: np.ndarray, block_size: int,
+                     progress: Callable[[int, int], None] | None) -> _TopK:
+    """The blocked symmetric float32 search (see the module docstring): lists of K + spare candidates."""
+    n_pad = len(Y)
     diag, off = _tiles(n_pad, max(block_size, 4 * (k + 2)), k)
     biggest = max([(hi - lo) ** 2 for lo, hi in diag] + [(b - a) * (d - c) for a, b, c, d in off])
     buf = np.empty(biggest, dtype=np.float32)
-    lists = _TopK(n_pad, k, n)
+    lists = _TopK(n_pad, k, _SPARE, n, margin)
     total = len(diag) + len(off)
     for done, (lo, hi) in enumerate(diag, start=1):  # diagonal squares first: they seed every threshold
         _seed_diagonal(_block_scores(Y, sq, lo, hi, lo, hi, buf, n), lists, lo, hi, k, include_self)
@@ -283,22 +423,106 @@ def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_siz
             progress(done, total)
     for done, (lo_i, hi_i, lo_j, hi_j) in enumerate(off, start=len(diag) + 1):
         S = _block_scores(Y, sq, lo_i, hi_i, lo_j, hi_j, buf, n)
-        r, c, v = _row_candidates(S, lists.threshold(lo_i, hi_i), k)  # rows of I against columns J
+        r, c, v = _row_candidates(S, lists.kth(lo_i, hi_i), margin[lo_i:hi_i], k)  # rows of I against J
         lists.merge(r + lo_i, c + lo_j, v)
-        c, r, v = _col_candidates(S, lists.threshold(lo_j, hi_j), k)  # and, transposed, rows of J
+        c, r, v = _col_candidates(S, lists.kth(lo_j, hi_j), margin[lo_j:hi_j], k)  # and, transposed, rows of J
         lists.merge(c + lo_j, r + lo_i, v)
         if progress:
             progress(done, total)
-    Y = sq = buf = S = None  # free the working copy first: the final sort's temporaries are ~0.5 GiB at N = 10^6
-    return _finish(lists.scores[:n], lists.index[:n])
+    return lists
 
 
-def _finish(scores: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Sort each row's list by (score desc, index asc) and return the (N, K) int64 indices."""
-    n, k = index.shape
-    assert bool((index != _NO_INDEX).all()), "a row ended with fewer than K neighbours"
-    order = _lex_order(np.repeat(np.arange(n), k), scores.ravel(), index.ravel())
-    return index.ravel()[order].reshape(n, k).astype(np.int64)
+# -- exact order from the candidates ----------------------------------------------------------------------
+def _order_lists(lists: _TopK, n: int, ctx: _KeyContext, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """(N, K) neighbours from the candidate lists, and the rows that must be searched again.
+
+    Entries whose float32 scores are within the row's margin of a neighbour form a cluster; between clusters
+    the float32 order is certain, inside one the float64 key decides (then the lower index). By ``chunk``
+    rows, so that the temporaries stay O(chunk * K).
+    """
+    k = lists.k
+    out = np.empty((n, k), dtype=np.int64)
+    redo = []
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        s, idx, margin = lists.scores[a:b], lists.index[a:b], lists.margin[a:b]  # (c, K+spare)
+        kth = s[:, k - 1].astype(np.float64)
+        redo.append(a + np.flatnonzero(lists.runner[a:b] >= kth - margin))  # a dropped entry may tie the K-th
+        with np.errstate(invalid="ignore"):  # inf - inf (self entries, empty slots): never a cluster
+            close = (s[:, :-1].astype(np.float64) - s[:, 1:]) <= margin[:, None]  # (c, K+spare-1)
+        cluster = np.concatenate([np.zeros((b - a, 1), dtype=np.int32), np.cumsum(~close, axis=1, dtype=np.int32)],
+                                 axis=1)
+        shared = np.zeros(s.shape, dtype=bool)
+        shared[:, 1:] |= close
+        shared[:, :-1] |= close
+        shared &= (cluster <= cluster[:, k - 1:k]) & (idx != _NO_INDEX) & (s < np.inf)
+        r, p = np.nonzero(shared)
+        key = np.where(np.isposinf(s), np.inf, 0.0)  # the row itself (include_self) stays first
+        key[r, p] = ctx.keys(a + r, idx[r, p])
+        order = np.lexsort((idx, -key, cluster), axis=1)[:, :k]
+        out[a:b] = np.take_along_axis(idx, order, axis=1)
+    return out, np.concatenate(redo) if redo else np.zeros(0, dtype=np.int64)
+
+
+def _resolve_rows(ctx: _KeyContext, Y: np.ndarray, sq: np.ndarray | None, rows: np.ndarray, k: int,
+                  include_self: bool, margin: np.ndarray, cells: int) -> np.ndarray:
+    """(len(rows), K) exact neighbours of the given rows, searched against all rows (``cells`` scores a chunk).
+
+    Every entry within the row's margin of its float32 K-th score is re-scored in float64 (all of them, so a
+    tie group of any size is complete); the rest are provably farther than the K-th neighbour.
+    """
+    n = len(ctx.X)
+    out = np.empty((len(rows), k), dtype=np.int64)
+    c = max(1, min(len(rows), cells // max(n, 1)))
+    for start in range(0, len(rows), c):
+        q = np.asarray(rows[start:start + c], dtype=np.int64)
+        S = Y[q] @ Y[:n].T  # (c, N) the same float32 formula as the blocked search
+        if sq is not None:
+            S *= 2
+            S -= sq[q][:, None] + sq[None, :n]
+        S[np.arange(len(q)), q] = np.inf if include_self else -np.inf
+        kth = np.partition(S, n - k, axis=1)[:, n - k]  # (c,) float32 K-th score
+        r, j = np.nonzero(S >= _lowered(kth, margin[q])[:, None])  # (m,) candidates, row-major
+        if len(r) > 64 * len(q) and ctx.integral:  # a big tie group of integer data: exact GEMMs
+            key = ctx.dense_keys(q, r, j)
+        else:
+            key = ctx.keys(q[r], j)
+        if include_self:
+            key[q[r] == j] = np.inf
+        order = np.lexsort((j, -key, r))
+        counts = np.bincount(r, minlength=len(q))
+        first = np.cumsum(counts) - counts
+        out[start:start + len(q)] = j[order[first[:, None] + np.arange(k)]]
+    return out
+
+
+def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
+               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The exact backend: blocked float32 candidate search + float64 ordering (see the module docstring)."""
+    n = len(X)
+    n_pad = math.ceil(n / _POOL) * _POOL
+    Y, sq = _scoring_rows(X, metric, n_pad)  # (n_pad, d): padding rows are zero, their scores set to -inf
+    margin = _margins(Y, sq, metric, n)
+    lists = _candidate_lists(Y, sq, n, k, include_self, margin, block_size, progress)
+    ctx = _KeyContext(X, metric)
+    out, redo = _order_lists(lists, n, ctx)
+    lists = None
+    if len(redo):
+        cells = max(block_size**2, _ROWS_CELLS // 4)  # the O(block^2) memory of the search, at least 16 MB
+        out[redo] = _resolve_rows(ctx, Y, sq, redo, k, include_self, margin, cells)
+    return out
+
+
+# -- scikit-learn's procedure -----------------------------------------------------------------------------
+def _knn_sklearn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
+    """Collell & Moens' released procedure: scikit-learn brute kNN on the fitted set (see the docstring)."""
+    from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(_threads()):  # BLAS and OpenMP: scikit-learn's chunking follows its thread count
+        nn = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
+        ind = nn.kneighbors(X)[1] if include_self else nn.kneighbors()[1]  # as the released code calls it
+    return np.asarray(ind, dtype=np.int64)
 
 
 # -- faiss backends ---------------------------------------------------------------------------------------
@@ -351,63 +575,105 @@ def _knn_hnsw(X: np.ndarray, k: int, metric: str, include_self: bool, hnsw: Hnsw
 BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "faiss": _knn_faiss, "hnsw": _knn_hnsw}
 
 
-def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool = False,
-        backend: Backend = "exact", block_size: int = 4096, hnsw: HnswConfig | None = None,
-        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """(N, k) int64 indices of the k nearest neighbours of every row of X, nearest first, ties -> lower index.
+def _run(X: np.ndarray, k: int, metric: str, include_self: bool, backend: str, ties: str, block_size: int,
+         hnsw: HnswConfig | None, progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """One search of validated input with the current thread settings."""
+    if ties == "sklearn":
+        return _knn_sklearn(X, k, metric, include_self)
+    if backend == "exact":
+        return _knn_exact(X, k, metric, include_self, block_size, progress)
+    return BACKENDS[backend](X, k, metric, include_self, hnsw=hnsw)
 
-    ``include_self=True`` puts row i itself first (then its k-1 nearest other rows); see the module docstring.
-    The exact backend uses ``torch.get_num_threads()`` threads, for its GEMMs (numpy's BLAS) too.
-    ``progress(done, total)`` is called after each block pair of the exact backend.
+
+def _threads() -> int:
+    """Threads the search may use: torch's setting when torch is loaded, else the BLAS behind numpy's.
+
+    ``mmwe.threads.thread_limit(n)`` sets both. torch itself is not needed here (importing it costs seconds).
     """
-    X = check_knn_input(X, k)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return torch.get_num_threads()
+    from threadpoolctl import threadpool_info
+
+    return max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], default=1)
+
+
+@contextlib.contextmanager
+def _blas_threads(n: int) -> Iterator[None]:
+    """The BLAS behind numpy uses ``n`` threads inside the block (the exact search's only thread pool)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(n, user_api="blas"):
+        yield
+
+
+def _check_search(backend: str, metric: str, ties: str) -> None:
     if backend not in BACKENDS:
         raise MmweError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    if backend == "exact":
-        with thread_limit(torch.get_num_threads()):
-            return _knn_exact(X, k, metric, include_self, block_size, progress)
-    _scoring_rows(X[:1], metric)  # validates the metric name before any index is built
-    return BACKENDS[backend](X, k, metric, include_self, hnsw=hnsw)
+    _check_options(metric, ties)
+    if ties == "sklearn" and metric not in ("cosine", "euclidean"):
+        raise MmweError(f"ties='sklearn' runs scikit-learn's cosine or euclidean search, got metric={metric!r}; "
+                        "fix: use ties='index'")
+    if ties == "sklearn" and backend != "exact":
+        raise MmweError(f"ties='sklearn' runs scikit-learn's exact brute search; it does not combine with "
+                        f"backend={backend!r}; fix: use backend='exact'")
+
+
+def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool = False,
+        backend: Backend = "exact", ties: Ties = "index", block_size: int = 4096, hnsw: HnswConfig | None = None,
+        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(N, k) int64 indices of the k nearest neighbours of every row of X, nearest first.
+
+    ``ties="index"``: exact order, ties -> lower index; ``ties="sklearn"``: scikit-learn's brute search (the
+    released procedure). ``include_self=True`` counts row i itself (first, for "index"); see the module
+    docstring. The exact backend runs its GEMMs on ``_threads()`` threads (``mmwe.threads.thread_limit`` sets
+    them); its result does not depend on that number. ``progress(done, total)`` is called after each block pair.
+    """
+    X = check_knn_input(X, k)
+    _check_search(backend, metric, ties)
+    if backend != "exact":
+        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress)
+    with _blas_threads(_threads()):
+        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress)
 
 
 def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
     """``knn`` of several matrices (e.g. the two sides of a pair), run side by side for the exact backend.
 
-    With T = torch.get_num_threads() >= 2, each of the m searches runs in its own thread with T // m
+    With T = ``_threads()`` >= 2, each of the m searches runs in its own thread with T // m
     threads inside: the per-block bookkeeping is single-threaded numpy, so searching the sets concurrently
     keeps every core busy where one multi-threaded search at a time would leave cores idle. Sets whose
     float32 working copies together exceed ``_SIDE_BY_SIDE_BYTES`` are searched one after the other, so
     that only one copy is alive at a time (peak memory: the inputs + one copy + O(N K)).
     """
-    budget = torch.get_num_threads()
+    budget = _threads()
     copies = sum(4 * np.asarray(X).shape[0] * (np.asarray(X).shape[1] if np.ndim(X) == 2 else 1) for X in Xs)
-    if options.get("backend", "exact") != "exact" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
+    backend, ties = options.get("backend", "exact"), options.get("ties", "index")
+    if backend != "exact" or ties == "sklearn" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
         return [knn(X, k, **options) for X in Xs]  # one at a time: a single working copy is alive (large N)
-    for X in Xs:
-        check_knn_input(X, k)  # report bad input before starting threads
+    Xs = [check_knn_input(X, k) for X in Xs]  # report bad input before starting threads
+    metric = options.get("metric", "cosine")
+    _check_search(backend, metric, ties)
+    args = (k, metric, options.get("include_self", False), backend, ties, options.get("block_size", 4096), None, None)
     per = max(1, budget // len(Xs))
-    with thread_limit(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
-        futures = [pool.submit(_knn_exact, np.asarray(X), k, options.get("metric", "cosine"),
-                               options.get("include_self", False), options.get("block_size", 4096))
-                   for X in Xs]
+    with _blas_threads(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
+        futures = [pool.submit(_run, X, *args) for X in Xs]
         return [f.result() for f in futures]
 
 
 def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, *, metric: Metric = "cosine",
                include_self: bool = False, chunk: int = 1024) -> np.ndarray:
-    """Exact (len(rows), k) neighbour lists of the given rows only (query-vs-all; for recall checks)."""
-    Y, sq = _scoring_rows(check_knn_input(X, k), metric)
-    chunk = max(1, min(chunk, _QUERY_BLOCK // len(Y)))  # bound the (c, N) block at large N
-    out = []
-    for start in range(0, len(rows), chunk):
-        q = np.asarray(rows[start:start + chunk], dtype=np.int64)
-        S = Y[q] @ Y.T  # (c, N), the same BLAS and formula as the blocked search
-        if sq is not None:
-            S *= 2
-            S -= sq[q][:, None] + sq[None, :]
-        S[np.arange(len(q)), q] = np.inf if include_self else -np.inf
-        out.append(_finish(*_topk_rows(torch.from_numpy(S), k, 0)))
-    return np.concatenate(out).astype(np.int64)
+    """Exact (len(rows), k) neighbour lists of the given rows only (query-vs-all; for recall checks).
+
+    The same result as the rows of ``knn(X, k)`` (ties -> lower index), at most ``chunk`` rows at a time.
+    """
+    X = check_knn_input(X, k)
+    _check_options(metric, "index")
+    Y, sq = _scoring_rows(X, metric)
+    margin = _margins(Y, sq, metric, len(X))
+    rows = np.asarray(rows, dtype=np.int64)
+    cells = min(max(1, chunk), max(1, _ROWS_CELLS // len(X))) * len(X)  # bound the (c, N) block at large N
+    return _resolve_rows(_KeyContext(X, metric), Y, sq, rows, k, include_self, margin, cells)
 
 
 def knn_recall(X: np.ndarray, approx: np.ndarray, *, metric: Metric = "cosine", include_self: bool = False,

@@ -6,7 +6,7 @@ notebooks pass any callable, and ``None`` means :func:`no_progress`. ``total`` i
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Progress = Callable[[int, "int | None", str], None]
 

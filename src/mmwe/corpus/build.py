@@ -16,9 +16,9 @@ import json
 import os
 import shutil
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 

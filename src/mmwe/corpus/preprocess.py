@@ -14,8 +14,8 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 from mmwe.corpus.record import RawRecord, Tally
-from mmwe.errors import MmweError
 from mmwe.corpus.tokenize import PAPER_MIN_COUNT, tokenize
+from mmwe.errors import MmweError
 
 SPLITS = ("train", "val", "test")
 
@@ -30,7 +30,7 @@ class PreprocessConfig:
     max_sentences_per_image: int | None = None  # keep at most this many sentences per image (None: all)
     min_count: int = PAPER_MIN_COUNT  # vocabulary: words seen at least this often (paper: more than 50 times)
 
-    def validate(self) -> "PreprocessConfig":
+    def validate(self) -> PreprocessConfig:
         if self.min_words < 1:
             raise MmweError(f"expected min_words >= 1, got {self.min_words}")
         if not 0 < self.dedup_threshold:
@@ -95,7 +95,7 @@ class SplitConfig:
     test_fraction: float = 0.05  # share of images in "test"
     seed: int = 0  # another seed gives another (equally deterministic) split
 
-    def validate(self) -> "SplitConfig":
+    def validate(self) -> SplitConfig:
         v, t = self.val_fraction, self.test_fraction
         if not (0 <= v <= 1 and 0 <= t <= 1 and v + t <= 1):
             raise MmweError(f"expected 0 <= val, test and val + test <= 1, got val={v}, test={t}")

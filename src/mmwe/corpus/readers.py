@@ -26,9 +26,10 @@ import posixpath
 import re
 import tarfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 
@@ -305,7 +306,8 @@ _ROW_FIELDS = ("Image: the first non-empty of image, image_name, key, file_name,
                "relative to the file's folder or --image-root. Rows of one image in a row are merged.")
 
 
-@register_reader("jsonl", detect=lambda p: p.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) or _has(p, "*.jsonl", "*.jsonl.gz"),
+@register_reader("jsonl", detect=lambda p: (p.name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
+                                            or _has(p, "*.jsonl", "*.jsonl.gz")),
                  description="JSON lines: {image, sentences: [..]} or {image, caption|text: ..}",
                  fields="One JSON object per line (*.jsonl, *.jsonl.gz, *.ndjson; a file or a folder of them). "
                         + _ROW_FIELDS)

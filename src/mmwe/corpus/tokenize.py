@@ -12,8 +12,8 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write
@@ -72,7 +72,7 @@ class Vocabulary:
 
     @classmethod
     def build(cls, token_counts: Mapping[str, int], min_count: int = PAPER_MIN_COUNT,
-              max_size: int | None = None) -> "Vocabulary":
+              max_size: int | None = None) -> Vocabulary:
         """Words with count >= ``min_count``, the ``max_size`` most frequent at most (specials not counted)."""
         if min_count < 1:
             raise MmweError(f"expected min_count >= 1, got {min_count}")
@@ -112,7 +112,7 @@ class Vocabulary:
                 fh.write(f"{w}\t{c}\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocabulary":
+    def load(cls, path: str | os.PathLike) -> Vocabulary:
         """Read a file written by ``save`` (JSON or TSV; a TSV line may be a bare word, count then 0)."""
         p = Path(path)
         if not p.is_file():
@@ -133,7 +133,7 @@ class Vocabulary:
         return cls(words, counts)
 
     @classmethod
-    def _load_json(cls, p: Path) -> "Vocabulary":
+    def _load_json(cls, p: Path) -> Vocabulary:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
             rows = data["words"]

@@ -7,8 +7,8 @@ The data is not shipped: point ``data_dir`` at the folder holding the two CSVs (
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

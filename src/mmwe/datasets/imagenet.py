@@ -15,7 +15,6 @@ dropped and reported.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mmwe.datasets import PairedData

@@ -30,10 +30,10 @@ import csv
 import hashlib
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -85,7 +85,8 @@ def read_tsv(path: str | Path) -> TripletSet:
             continue
         cols = line.rstrip("\r").split("\t")
         if len(cols) != 3:
-            raise MmweError(f"expected 3 tab-separated phrases (base, positive, negative), got {len(cols)}", path=p, line=lineno)
+            raise MmweError(f"expected 3 tab-separated phrases (base, positive, negative), got {len(cols)}",
+                            path=p, line=lineno)
         if any(not c.strip() for c in cols):
             raise MmweError("empty phrase; every column needs at least one word", path=p, line=lineno)
         triplets.append((cols[0].strip(), cols[1].strip(), cols[2].strip()))
@@ -134,7 +135,9 @@ def read_clicks(path: str | Path) -> list[tuple[str, str, str, float]]:
                 if not cols or (lineno == 1 and cols[0].strip().lower() == "query") or cols[0].startswith("#"):
                     continue
                 if len(cols) != 4:
-                    raise MmweError(f"expected 4 tab-separated columns (query, item, annotation, clicks), got {len(cols)}", path=p, line=lineno)
+                    raise MmweError("expected 4 tab-separated columns (query, item, annotation, clicks), "
+                                    f"got {len(cols)}",
+                                    path=p, line=lineno)
                 try:
                     clicks = float(cols[3])
                 except ValueError:

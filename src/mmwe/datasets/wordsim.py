@@ -61,7 +61,8 @@ def load_benchmark(name_or_path: str | os.PathLike, *, lowercase: bool = True) -
     if not path.is_file():
         builtin = ", ".join(BUILTIN_BENCHMARKS)
         what = "is a folder" if path.is_dir() else "is neither a built-in benchmark nor an existing file"
-        raise MmweError(f"benchmark {key!r} {what}; expected one of {builtin} or the path of a `word1 word2 score` file")
+        raise MmweError(f"benchmark {key!r} {what}; expected one of {builtin} or the path of a "
+                        "`word1 word2 score` file")
     return _parse(path.read_bytes(), name=path.stem, path=key, lowercase=lowercase)
 
 
@@ -70,7 +71,8 @@ def _parse(data: bytes, *, name: str, path: str, lowercase: bool) -> Benchmark:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise MmweError(f"expected UTF-8 text, got byte 0x{data[exc.start]:02x}; re-save the file as UTF-8", path=path, line=line) from None
+        raise MmweError(f"expected UTF-8 text, got byte 0x{data[exc.start]:02x}; re-save the file as UTF-8",
+                        path=path, line=line) from None
     pairs: list[tuple[str, str]] = []
     scores: list[float] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -80,7 +82,8 @@ def _parse(data: bytes, *, name: str, path: str, lowercase: bool) -> Benchmark:
         # Tabs, when present, separate the fields (so a tab file may hold multi-word phrases); else any blank.
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
         if len(fields) != 3:
-            raise MmweError(f"expected 3 fields `word1 word2 score`, got {len(fields)}: {line[:60]!r}", path=path, line=lineno)
+            raise MmweError(f"expected 3 fields `word1 word2 score`, got {len(fields)}: {line[:60]!r}",
+                            path=path, line=lineno)
         try:
             score = float(fields[2])
         except ValueError:
@@ -91,7 +94,8 @@ def _parse(data: bytes, *, name: str, path: str, lowercase: bool) -> Benchmark:
         pairs.append((w1, w2))
         scores.append(score)
     if not pairs:
-        raise MmweError("expected `word1 word2 score` lines, got no word pairs (empty file or only comments)", path=path)
+        raise MmweError("expected `word1 word2 score` lines, got no word pairs (empty file or only comments)",
+                        path=path)
     return Benchmark(name=name, pairs=pairs, scores=np.asarray(scores, dtype=np.float64), path=path)
 
 

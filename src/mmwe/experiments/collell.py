@@ -33,13 +33,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-
 from sklearn.metrics import r2_score
 
 from mmwe.datasets import PairedData
@@ -50,8 +49,7 @@ from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import MapConfig, fit_map, untrained_map
 from mmwe.metrics.overlap import chance_overlap, mnno
-from mmwe.metrics.retrieval import (cosine_scores, label_relevance, mean_average_precision, recall_at_k,
-                                    topk_accuracy)
+from mmwe.metrics.retrieval import cosine_scores, label_relevance, mean_average_precision, recall_at_k, topk_accuracy
 from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
 from mmwe.neighbor_sets import neighbour_set, write_neighbour_set
 from mmwe.progress import Progress
@@ -88,7 +86,7 @@ class CollellConfig:
     explorer_items: int = 500  # items kept in neighbors.json for the report's explorer (0 = none)
     ci_boot: int = 200  # bootstrap resamples of the Spearman CIs of experiment 2 (0 = no CIs)
 
-    def validate(self) -> "CollellConfig":
+    def validate(self) -> CollellConfig:
         if self.exp not in (1, 2):
             raise MmweError(f"expected experiment 1 or 2, got {self.exp!r}")
         if self.dataset not in DATASETS:
@@ -340,7 +338,8 @@ def untrained_pair(in_dim: int, out_dim: int, code_dir: str, cfg: CollellConfig)
                                                                   seed=cfg.seed)) for m in cfg.maps}
 
 
-def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchmarks: dict, cfg: CollellConfig) -> list[dict]:
+def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchmarks: dict,
+                        cfg: CollellConfig) -> list[dict]:
     """Rows (benchmark x similarity) of one embedding: original vs untrained-mapped Spearman, Steiger p.
 
     Only pairs with both words in the vocabulary are scored (no imputation): ``found`` is the coverage.
@@ -384,8 +383,8 @@ def run_exp2(cfg: CollellConfig, progress: Progress | None = None) -> dict:
         rows += exp2_embedding_rows(name, vectors, out_dim, code_dir, benchmarks, cfg)
         if progress is not None:
             progress(i + 1, len(plan), name)
-    return {"experiment": "collell-exp2", "config": dataclasses.asdict(cfg), "protocol": PROTOCOL, "min_pairs": MIN_PAIRS,
-            "visual_words": len(visual), "rows": rows}
+    return {"experiment": "collell-exp2", "config": dataclasses.asdict(cfg), "protocol": PROTOCOL,
+            "min_pairs": MIN_PAIRS, "visual_words": len(visual), "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------- one API

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from mmwe.experiments import collell, mao
 from mmwe.progress import Progress

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from mmwe.corpus.build import BuildConfig, build_corpus
 from mmwe.datasets.triplets import load_triplets
@@ -67,7 +67,8 @@ def evaluate_vectors(name: str, vectors, cfg: MaoConfig, reference=None) -> dict
     tset = load_triplets(cfg.triplets)
     row = {"model": name, "dim": vectors.dim, "vocab": len(vectors)}
     t = evaluate_triplets(vectors, tset, ci=True, seed=cfg.seed)
-    row.update(accuracy=t["accuracy"], ci_low=t["ci_low"], ci_high=t["ci_high"], covered=t["covered"], triplets=t["triplets"])
+    row.update(accuracy=t["accuracy"], ci_low=t["ci_low"], ci_high=t["ci_high"], covered=t["covered"],
+               triplets=t["triplets"])
     if reference is not None:
         row["p_vs_puretext"] = compare_triplets(reference, vectors, tset)["p"]
     for bench in WORDSIM_COLUMNS:
@@ -97,7 +98,8 @@ def run(
         log(f"[mao] training {name} (model {tcfg.model}, share={tcfg.share})")
         metrics = train(corpus_dir, features_path, tcfg, out / name, progress=progress)
         trained[name] = load_vectors(str(out / name / "vectors.txt"))
-        row = evaluate_vectors(name, trained[name], cfg, reference=trained.get("puretext") if name != "puretext" else None)
+        row = evaluate_vectors(name, trained[name], cfg,
+                               reference=trained.get("puretext") if name != "puretext" else None)
         row.update({k: metrics.get(k) for k in ("val_perplexity", "epochs", "steps", "tokens_per_s") if k in metrics})
         rows.append(row)
         log(f"[mao] {name}: triplet accuracy {row['accuracy']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]")
@@ -163,7 +165,8 @@ def markdown(result: dict) -> str:
     for r in result["rows"]:
         p = r.get("p_vs_puretext")
         lines.append(
-            f"| {r['model']} | {_fmt(r['accuracy'])} | [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['covered']}/{r['triplets']} | "
+            f"| {r['model']} | {_fmt(r['accuracy'])} | [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | "
+            f"{r['covered']}/{r['triplets']} | "
             f"{'–' if p is None else f'{p:.3g}'} | {_ws(r, 'men')} | {_ws(r, 'simlex999')} | "
             f"{_ws(r, 'wordsim353')} | {r['dim']} | {_fmt(r.get('paper_rp10k'))} |"
         )

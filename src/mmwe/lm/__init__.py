@@ -7,9 +7,9 @@ A, A-noshare, B, C) as (model, sharing); ``mmwe.experiments.mao.variant_config``
 
 from __future__ import annotations
 
-from mmwe.lm.model import build_model
 from mmwe.lm.config import TrainConfig
 from mmwe.lm.loop import spawn_train, train
+from mmwe.lm.model import build_model
 
 # The paper's five variants in its Table 2 order: name -> (model, transposed weight sharing).
 # B and C were reported without sharing (sharing gave "very similar" results), so they train without it.

@@ -10,7 +10,6 @@ from mmwe.errors import MmweError
 from mmwe.lm.model import MODELS, SAMPLERS
 
 
-
 @dataclass
 class TrainConfig:
     """One training run. Defaults follow Mao et al. (NIPS 2016) section 3."""
@@ -43,7 +42,7 @@ class TrainConfig:
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise MmweError on a setting that cannot work; return self."""
         checks = [
             (self.model in MODELS, f"--model one of {', '.join(MODELS)}", self.model),

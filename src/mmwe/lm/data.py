@@ -9,9 +9,9 @@ shuffled. A resumed run rebuilds the same list and skips the batches already don
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -95,7 +95,8 @@ def _encode(records: list, vocab: Vocabulary, key_row: dict | None, max_len: int
             toks.extend(vocab.encode(words))
             offs.append(len(toks))
             imgs.append(row)
-    return Examples(np.asarray(toks, dtype=np.int64), np.asarray(offs, dtype=np.int64), np.asarray(imgs, dtype=np.int64))
+    return Examples(np.asarray(toks, dtype=np.int64), np.asarray(offs, dtype=np.int64),
+                    np.asarray(imgs, dtype=np.int64))
 
 
 def load_dataset(corpus_dir: str | Path, features_path: str | Path | None, cfg) -> Dataset:
@@ -125,7 +126,8 @@ def load_dataset(corpus_dir: str | Path, features_path: str | Path | None, cfg) 
     tc = np.bincount(train.tokens, minlength=len(vocab)).astype(np.int64)
     tc[EOS_ID] += len(train)  # every sentence ends with an <eos> target
     stats = {"train_examples": len(train), "val_examples": len(val), "skipped": dict(skipped),
-             "val_source": val_source, "vocab_size": len(vocab), "tokens_per_epoch": int(train.lengths.sum() + len(train))}
+             "val_source": val_source, "vocab_size": len(vocab),
+             "tokens_per_epoch": int(train.lengths.sum() + len(train))}
     return Dataset(vocab, train, val, features, tc, stats)
 
 

@@ -20,12 +20,20 @@ import torch
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
-from mmwe.lm.model import CandidateSampler, build_model, full_softmax_nll, sampled_softmax_nll, \
-    sampling_distribution, state_loss_terms, emb_loss_terms, init_embedding
 from mmwe.lm import ddp
 from mmwe.lm.checkpoint import load_checkpoint, save_checkpoint
 from mmwe.lm.config import TrainConfig, identity
 from mmwe.lm.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
+from mmwe.lm.model import (
+    CandidateSampler,
+    build_model,
+    emb_loss_terms,
+    full_softmax_nll,
+    init_embedding,
+    sampled_softmax_nll,
+    sampling_distribution,
+    state_loss_terms,
+)
 from mmwe.progress import Progress, no_progress
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
@@ -126,7 +134,8 @@ def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -
 def _device(cfg: TrainConfig) -> torch.device:
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise MmweError("expected a CUDA GPU for --device cuda, found none; use --device cpu")
-    return torch.device("cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
+    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    return torch.device("cuda" if use_cuda else "cpu")
 
 
 def _check_out(out: Path, cfg: TrainConfig) -> None:
@@ -215,7 +224,8 @@ class Run:
             return
         st = self.state
         pos = {"epoch": st["epoch"], "batch": st["batch"], "step": st["step"]}
-        sampler_state = self.stepper.sampler.generator.get_state() if self.stepper.sampler else torch.zeros(0, dtype=torch.uint8)
+        sampler_state = (self.stepper.sampler.generator.get_state() if self.stepper.sampler
+                         else torch.zeros(0, dtype=torch.uint8))
         rest = {k: v for k, v in st.items() if k not in pos}
         save_checkpoint(self.out / "checkpoints" / "last.pt", model=self.model, optimizer=self.stepper.optimizer,
                         sampler_state=sampler_state, position=pos, state=rest, identity=identity(self.cfg),

@@ -92,7 +92,8 @@ class MaoModel(nn.Module):
         return F.relu(self.img(feats))
 
     def forward(self, inp: torch.Tensor, feats: torch.Tensor | None = None):
-        """inp (B, T) ids starting with <bos> -> projected outputs (B, T, P), GRU outputs (B, T, H), embeddings (B, T, E)."""
+        """inp (B, T) ids starting with <bos> -> projected outputs (B, T, P), GRU outputs (B, T, H),
+        embeddings (B, T, E)."""
         emb = self.embed(inp)  # (B, T, E)
         h0 = None
         if self.kind == "A":

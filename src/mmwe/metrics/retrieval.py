@@ -9,7 +9,7 @@ with the lower index ranks first. Ranks are 1-based.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import stats as _st

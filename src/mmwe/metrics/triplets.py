@@ -7,7 +7,7 @@ cosine distance base-positive is strictly smaller than base-negative; the score 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def triplet_accuracy(correct: np.ndarray, covered: np.ndarray) -> dict:
     }
 
 
-# -- evaluation of a vector set on a triplet set ----------------------------------------------------------------------------------------------
+# -- evaluation of a vector set on a triplet set ------------------------------------------------------------
 def _outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
     """(correct, covered) bool arrays over all triplets, for one vector set."""
     phrases = sorted({p for t in tset.triplets for p in t})
@@ -104,3 +104,35 @@ def compare_triplets(vectors_a, vectors_b, tset: TripletSet) -> dict:
         "accuracy_b": float(cb[both].mean()),
         "p": float(mcnemar(ca[both], cb[both])),
     }
+
+
+def evaluate_triplet_sets(sets: list[tuple[str, object]], tset: TripletSet, *, ci: bool = True, n_boot: int = 1000,
+                          seed: int = 0) -> list[dict]:
+    """One `evaluate_triplets` row (plus ``vectors``: the set's name) per vector set, in order; rows after the
+    first also get ``p_vs_first`` / ``n_common`` (`compare_triplets` against the first set).
+
+    A set that covers no triplet does not stop the others: its row has the coverage, ``accuracy`` None and
+    ``note`` (the reason); so has a comparison with no triplet in common (``p_vs_first`` None). Only when no
+    set can be scored does it raise ``MmweError``, as `evaluate_triplets` does for one set.
+    """
+    rows = []
+    for i, (name, vec) in enumerate(sets):
+        correct, covered = _outcomes(vec, tset)
+        if covered.any():
+            row = {"vectors": name, **evaluate_triplets(vec, tset, ci=ci, n_boot=n_boot, seed=seed)}
+        else:
+            row = {"vectors": name, "dataset": tset.name, "accuracy": None, "triplets": int(covered.size),
+                   "covered": 0, "not_covered": int(covered.size), **({"ci_low": None, "ci_high": None} if ci else {}),
+                   "note": "no triplet is covered: every triplet has a phrase with no known word; check the vocabulary"}
+        if i > 0:
+            row["p_vs_first"], row["n_common"] = None, 0
+            if row["accuracy"] is not None and rows[0]["accuracy"] is not None:
+                try:
+                    cmp = compare_triplets(sets[0][1], vec, tset)
+                    row["p_vs_first"], row["n_common"] = cmp["p"], cmp["n"]
+                except MmweError as exc:  # no triplet covered by both sets: no test, the accuracy stands
+                    row["note"] = f"no test against the first set: {exc.message}"
+        rows.append(row)
+    if rows and all(r["accuracy"] is None for r in rows):
+        raise MmweError(rows[0]["note"], path=getattr(sets[0][1], "source", None))
+    return rows

@@ -1,8 +1,9 @@
 """Word-similarity evaluation: rank correlation between human ratings and vector similarities.
 
-Benchmarks (built-in names or ``word1 word2 score`` files) are read by :mod:`mmwe.datasets.wordsim`. `evaluate` scores one
-vector set (Spearman and Pearson, with coverage and an optional bootstrap CI over pairs); `compare` tests
-whether two vector sets differ on the pairs both cover (Steiger's test on the Spearman correlations).
+Benchmarks (built-in names or ``word1 word2 score`` files) are read by :mod:`mmwe.datasets.wordsim`.
+`evaluate` scores one vector set (Spearman and Pearson, with coverage and an optional bootstrap CI over
+pairs); `compare` tests whether two vector sets differ on the pairs both cover (Steiger's test on the
+Spearman correlations).
 
 Matches gensim ``KeyedVectors.evaluate_word_pairs`` on the same pairs; differences by design: benchmark
 words are lower-cased (gensim upper-cases both sides), the whole vocabulary is used (gensim: first 300k),
@@ -28,7 +29,8 @@ def _as_benchmark(benchmark: Benchmark | str | os.PathLike) -> Benchmark:
 
 
 # -- similarities -----------------------------------------------------------------------------------
-def pair_similarities(vectors, benchmark: Benchmark, *, similarity: Similarity = "cosine", impute_mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def pair_similarities(vectors, benchmark: Benchmark, *, similarity: Similarity = "cosine",
+                      impute_mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(sims, known): model similarity of every pair (NaN where a word is missing and not imputed) and
     whether both words are in the vocabulary. Euclidean similarity is the negative distance."""
     if similarity not in ("cosine", "euclidean"):
@@ -54,30 +56,46 @@ def pair_similarities(vectors, benchmark: Benchmark, *, similarity: Similarity =
     return sims, known
 
 
-def _require_found(found: int, vectors, benchmark: Benchmark, minimum: int = 3) -> None:
-    if found < minimum:
-        raise MmweError(
-            f"only {found} of {len(benchmark)} pairs of benchmark {benchmark.name!r} have both words in the "
+def _found_problem(found: int, benchmark: Benchmark, minimum: int = 3) -> str | None:
+    """Why a benchmark with ``found`` covered pairs cannot be scored (None when it can)."""
+    if found >= minimum:
+        return None
+    return (f"only {found} of {len(benchmark)} pairs of benchmark {benchmark.name!r} have both words in the "
             f"vocabulary (expected at least {minimum}); check the case of the vocabulary (benchmark words are "
-            "lower-cased unless case-sensitive) or use a larger vocabulary",
-            path=getattr(vectors, "source", None),
-        )
+            "lower-cased unless case-sensitive) or use a larger vocabulary")
 
 
-def _require_varying(sims: np.ndarray, vectors, benchmark: Benchmark, similarity: str) -> None:
-    """A constant similarity column has no rank correlation: say why (zero vectors under cosine) and stop."""
+def _varying_problem(sims: np.ndarray, vectors, benchmark: Benchmark, similarity: str) -> str | None:
+    """A constant similarity column has no rank correlation: say why (zero vectors under cosine)."""
     if sims.size == 0 or np.ptp(sims) > 0:
-        return
+        return None
     norms = np.linalg.norm(vectors.matrix, axis=1)
     zero = [w for w in benchmark.words if w in vectors and norms[vectors.key_to_index[w]] == 0]
     why = (f"; {len(zero)} of its words have zero vectors (e.g. {zero[0]!r}), whose cosine similarity is "
            "undefined (scored 0); fix: drop or retrain the zero vectors" if zero and similarity == "cosine" else "")
-    raise MmweError(f"expected varying similarities on benchmark {benchmark.name!r}, got the same value for all "
-                    f"{sims.size} scored pairs, so no correlation can be computed{why}",
-                    path=getattr(vectors, "source", None))
+    return (f"expected varying similarities on benchmark {benchmark.name!r}, got the same value for all "
+            f"{sims.size} scored pairs, so no correlation can be computed{why}")
+
+
+def _require_found(found: int, vectors, benchmark: Benchmark, minimum: int = 3) -> None:
+    problem = _found_problem(found, benchmark, minimum)
+    if problem:
+        raise MmweError(problem, path=getattr(vectors, "source", None))
 
 
 # -- evaluation -------------------------------------------------------------------------------------
+def _coverage(vectors, bench: Benchmark, similarity: str, impute_mean: bool):
+    """(coverage keys of a row, human scores, model scores of the scored pairs, why they cannot be scored)."""
+    sims, known = pair_similarities(vectors, bench, similarity=similarity, impute_mean=impute_mean)
+    found = int(known.sum())
+    use = ~np.isnan(sims)
+    x, y = bench.scores[use], sims[use]  # (S,) human, model
+    row = {"pairs": len(bench), "found": found, "scored": int(use.sum()),
+           "missing_words": sum(1 for w in bench.words if w not in vectors), "impute_mean": impute_mean}
+    problem = _found_problem(found, bench) or _varying_problem(y, vectors, bench, similarity)
+    return row, x, y, problem
+
+
 def evaluate(
     vectors,
     benchmark: Benchmark | str,
@@ -93,27 +111,27 @@ def evaluate(
     Keys: benchmark, similarity, spearman, pearson, pairs (in the benchmark), found (both words known),
     scored (pairs used: found, or all with ``impute_mean``), missing_words, impute_mean; with ``ci`` also
     ci_low / ci_high, a percentile bootstrap 95% interval of Spearman over resampled scored pairs.
+    Raises ``MmweError`` when the benchmark cannot be scored (fewer than 3 covered pairs, constant similarities).
     """
     bench = _as_benchmark(benchmark)
-    sims, known = pair_similarities(vectors, bench, similarity=similarity, impute_mean=impute_mean)
-    found = int(known.sum())
-    _require_found(found, vectors, bench)
-    use = ~np.isnan(sims)
-    x, y = bench.scores[use], sims[use]  # (S,) human, model
-    _require_varying(y, vectors, bench, similarity)
-    out = {
-        "benchmark": bench.name,
-        "similarity": similarity,
-        "spearman": spearman(x, y),
-        "pearson": pearson(x, y),
-        "pairs": len(bench),
-        "found": found,
-        "scored": int(use.sum()),
-        "missing_words": sum(1 for w in bench.words if w not in vectors),
-        "impute_mean": impute_mean,
-    }
+    out = _evaluate_row(vectors, bench, similarity, impute_mean, ci, n_boot, seed)
+    if "note" in out:
+        raise MmweError(out["note"], path=getattr(vectors, "source", None))
+    return out
+
+
+def _evaluate_row(vectors, bench: Benchmark, similarity: str, impute_mean: bool, ci: bool, n_boot: int,
+                  seed: int) -> dict:
+    """`evaluate`'s dict; for a benchmark that cannot be scored: the coverage, ``spearman``/``pearson`` (and the
+    CI) None and ``note``, the reason."""
+    coverage, x, y, problem = _coverage(vectors, bench, similarity, impute_mean)
+    out = {"benchmark": bench.name, "similarity": similarity, "spearman": None if problem else spearman(x, y),
+           "pearson": None if problem else pearson(x, y), **coverage}
     if ci:
-        out["ci_low"], out["ci_high"] = bootstrap_ci(lambda idx: spearman(x[idx], y[idx]), x.size, n_boot=n_boot, seed=seed)
+        out["ci_low"], out["ci_high"] = (None, None) if problem else bootstrap_ci(
+            lambda idx: spearman(x[idx], y[idx]), x.size, n_boot=n_boot, seed=seed)
+    if problem:
+        out["note"] = problem
     return out
 
 
@@ -166,17 +184,35 @@ def evaluate_sets(
 ) -> list[dict]:
     """One `evaluate` row (plus ``vectors``: the set's name) per (set, benchmark), sets outermost.
 
+    A benchmark that cannot be scored for a set (fewer than 3 covered pairs, constant similarities) does not
+    stop the others: its row has the coverage (``found`` ...), ``spearman`` and ``pearson`` None and ``note``
+    saying why; the caller decides what that means for its exit status. Only when no cell at all can be
+    scored does it raise ``MmweError`` (with the first reason), as `evaluate` does for one benchmark.
+
     With two or more sets every row also has ``p_vs_first`` / ``n_vs_first``: `compare` against the first
-    set on the same benchmark (None on the first set's own rows).
+    set on the same benchmark (None on the first set's own rows, on unscored rows, and where the two sets
+    share fewer than 4 pairs: then ``note`` says so).
     """
     rows = []
     for i, (name, vec) in enumerate(sets):
         for bench in benchmarks:
-            row = {"vectors": name, **evaluate(vec, bench, similarity=similarity, impute_mean=impute_mean, ci=ci, n_boot=n_boot, seed=seed)}
+            row = {"vectors": name, **_evaluate_row(vec, bench, similarity, impute_mean, ci, n_boot, seed)}
             if len(sets) > 1:
                 row["p_vs_first"] = row["n_vs_first"] = None
-                if i > 0:
-                    cmp = compare(sets[0][1], vec, bench, similarity=similarity, impute_mean=impute_mean)
-                    row["p_vs_first"], row["n_vs_first"] = cmp["p"], cmp["n"]
+                if i > 0 and row["spearman"] is not None:
+                    row.update(_vs_first(sets[0][1], vec, bench, similarity, impute_mean))
             rows.append(row)
+    if rows and all(r["spearman"] is None for r in rows):
+        first = next(vec for _name, vec in sets)
+        raise MmweError(rows[0]["note"] + ("" if len(rows) == 1 else f" (and no other of the {len(rows)} "
+                        "set/benchmark cells could be scored)"), path=getattr(first, "source", None))
     return rows
+
+
+def _vs_first(first, vec, bench: Benchmark, similarity: str, impute_mean: bool) -> dict:
+    """``p_vs_first`` / ``n_vs_first`` of one row, or a ``note`` when the two sets share too few pairs."""
+    try:
+        cmp = compare(first, vec, bench, similarity=similarity, impute_mean=impute_mean)
+    except MmweError as exc:  # fewer than 4 pairs known to both sets: no test, the scores stand
+        return {"note": f"no test against the first set: {exc.message}"}
+    return {"p_vs_first": cmp["p"], "n_vs_first": cmp["n"]}

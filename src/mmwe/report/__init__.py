@@ -11,8 +11,17 @@
 
 from mmwe.report.page import build_report, write_run_report
 from mmwe.report.summaries import result_table, summary_text
-from mmwe.report.tables import (Column, Section, format_cell, html_table, markdown_table, render_html,
-                                render_markdown, write_markdown_table, write_report)
+from mmwe.report.tables import (
+                                Column,
+                                Section,
+                                format_cell,
+                                html_table,
+                                markdown_table,
+                                render_html,
+                                render_markdown,
+                                write_markdown_table,
+                                write_report,
+)
 
 __all__ = ["Column", "Section", "build_report", "format_cell", "html_table", "markdown_table", "render_html",
            "render_markdown", "result_table", "summary_text", "write_markdown_table", "write_report",

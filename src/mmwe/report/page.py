@@ -11,15 +11,15 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable, Sequence
 
 from mmwe import vectors as vio
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write, check_output_path
-from mmwe.report import plots
 from mmwe.neighbor_sets import DEFAULT_CAP, neighbour_set
+from mmwe.report import plots
 from mmwe.report.explorer import apply_label_names, read_label_names
 from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_runs
 from mmwe.report.summaries import result_table, summary_text
@@ -172,7 +172,8 @@ def render_page(title: str, runs: Sequence[Run], figures: dict[str, list[tuple[s
     body: dict[str, list[str]] = {sid: [] for sid, _ in SECTIONS}
     for run in runs:
         text, tables = run_tables(run)
-        part = [f"<h3>{e(run.title)}</h3>\n<p><code>{e(str(run.path))}</code></p>\n<div class='summary'>{e(text)}</div>\n"]
+        part = [f"<h3>{e(run.title)}</h3>\n<p><code>{e(str(run.path))}</code></p>\n"
+                f"<div class='summary'>{e(text)}</div>\n"]
         for cap, rows, cols in tables:
             if cap:
                 part.append(f"<p><b>{e(cap)}</b></p>\n")
@@ -180,7 +181,8 @@ def render_page(title: str, runs: Sequence[Run], figures: dict[str, list[tuple[s
         body["tables"].append(f"<div class='run' data-kind='{e(run.kind)}'>" + "".join(part) + "</div>\n")
     for sid, figs in figures.items():
         for i, (cap, svg) in enumerate(figs):
-            body[sid].append(f"<figure class='plot' id='plot-{sid}-{i}'>{svg}<figcaption>{e(cap)}</figcaption></figure>\n")
+            body[sid].append(f"<figure class='plot' id='plot-{sid}-{i}'>{svg}"
+                             f"<figcaption>{e(cap)}</figcaption></figure>\n")
     absent = {"mnno": "collell experiment 1", "wordsim": "collell experiment 2 or Mao",
               "curves": "Mao (trained models with metrics.jsonl)", "throughput": "Mao (trained models)"}
     for sid, need in absent.items():
@@ -209,7 +211,8 @@ def render_report_markdown(title: str, runs: Sequence[Run], sets: list[dict], no
                 secs.append(Section(cap or "Results", rows=rows, columns=cols))
     md = render_markdown(title, secs)
     md += "\n## Figures and neighbour explorer\n\nIn report.html (" + (
-        f"{len(sets)} neighbour set(s): " + ", ".join(s["run"] for s in sets) if sets else "no neighbour lists") + ").\n"
+        f"{len(sets)} neighbour set(s): " + ", ".join(s["run"] for s in sets) if sets
+        else "no neighbour lists") + ").\n"
     if notes:
         md += "\n## Notes\n\n" + "".join(f"- {n}\n" for n in notes)
     return md

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

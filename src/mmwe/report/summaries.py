@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-
 MAP_MODELS = ("lin", "nn")
 SIMILARITIES = ("cosine", "euclidean")
 

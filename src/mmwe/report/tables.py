@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write

@@ -11,11 +11,12 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -23,8 +24,14 @@ from mmwe.corpus.store import count_records, iter_records
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 from mmwe.vision import mobilenet
-from mmwe.vision.images import (DEFAULT_MAX_PIXELS, ImageError, ResizeMode, load_image, resolve_image_path,
-                                to_model_input)
+from mmwe.vision.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    ResizeMode,
+    load_image,
+    resolve_image_path,
+    to_model_input,
+)
 from mmwe.vision.models import NORMALISATION, TorchExtractor, default_weights_path, weights_digest
 from mmwe.vision.onnx_backend import OnnxExtractor
 from mmwe.vision.store import save_features
@@ -64,7 +71,7 @@ class FeatureConfig:
     workers: int = 2  # image-decoding threads
     cache_dir: str | None = None  # where the ONNX export is cached; None: ~/.cache/mmwe
 
-    def validate(self) -> "FeatureConfig":
+    def validate(self) -> FeatureConfig:
         if self.model not in MODELS:
             raise MmweError(f"expected --model in {list(MODELS)}, got {self.model!r}")
         if self.backend not in BACKENDS:

@@ -59,7 +59,7 @@ class ImageError(MmweError):
 # member offsets; each read then opens the archive itself and reads ``size`` bytes at the member's offset. A
 # compressed archive cannot be read at an offset: each thread keeps its own open TarFile for it.
 _TarIndex = dict  # member name -> (data offset, size, is a regular file)
-_TAR_INDEX: "OrderedDict[tuple[str, int, int], _TarIndex | None]" = OrderedDict()  # None: compressed archive
+_TAR_INDEX: OrderedDict[tuple[str, int, int], _TarIndex | None] = OrderedDict()  # None: compressed archive
 _TAR_LOCK = threading.Lock()
 _TAR_LOCAL = threading.local()
 
@@ -200,7 +200,8 @@ def sanitize_svg(text: str) -> tuple[str, int]:
 
 
 _ROOT_SVG = re.compile(r"<svg\b[^>]*>", re.IGNORECASE)
-_ABS_SIZE = re.compile(r"""(\s(?:width|height)\s*=\s*["'])\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(pt|pc|mm|cm|in)\s*(["'])""",
+_ABS_SIZE = re.compile(r"""(\s(?:width|height)\s*=\s*["'])\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"""
+                       r"""\s*(pt|pc|mm|cm|in)\s*(["'])""",
                        re.IGNORECASE)
 _PX_PER = {"pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
 

@@ -12,8 +12,8 @@ reads (rows vs keys, ragged rows, NaN/inf, empty or duplicate keys) and raises `
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
