@@ -354,7 +354,7 @@ ERRORS = [
     Case("cli-negative-permutations", mnno_csv(GOOD_CSV, GOOD_CSV, "--permutations", "-1"),
          r"--permutations: expected an integer >= 0, got -1"),
     Case("cli-unknown-metric", mnno_csv(GOOD_CSV, GOOD_CSV, "--metric", "manhattan"),
-         r"--metric must be cosine or euclidean, got 'manhattan'"),
+         r"--metric: expected cosine or euclidean, got 'manhattan'"),
     Case("cli-unknown-format", convert("v.txt", GOOD_VEC, "--to", "hdf5"), r"unknown vector format 'hdf5'"),
     # corpora: sources whose every record is a counted skip end in one error naming the reasons ---------------
     Case("corpus-only-missing-sentences", corpus_build(_jsonl_only(b'{"image": "a.png"}', ("a.png", png()))),

@@ -303,8 +303,11 @@ def test_old_losses_train_bit_identically_to_the_committed_version(tmp_path):
 
 
 def test_bridge_config_errors():
-    with pytest.raises(MmweError, match="visual word vectors of issue 10"):
-        BridgeConfig(dataset="words").validate()
+    BridgeConfig(dataset="words").validate()  # issue 10 landed: visual words of the built-in openmoji corpus
+    with pytest.raises(MmweError, match="built-in corpus names joined by"):
+        BridgeConfig(dataset="words", corpus="no-such-corpus").validate()
+    with pytest.raises(MmweError, match="--visual in"):
+        BridgeConfig(dataset="words", visual="resnet152").validate()
     with pytest.raises(MmweError, match="loss in"):
         BridgeConfig(losses=("hinge",)).validate()
 

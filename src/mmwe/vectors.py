@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.fileio import read_npy
+from mmwe.fileio import atomic_write, read_npy
 from mmwe.validation import check_matrix
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npy")
@@ -197,8 +197,6 @@ def save(vectors: Vectors, path: str | os.PathLike, *, fmt: str | None = None) -
     ``.txt``/``.vec`` -> word2vec text, ``.bin`` -> word2vec binary, ``.npy`` -> npy + ``<stem>.words.txt``,
     ``.gz`` -> gzip of the format named by the inner suffix (word2vec text by default).
     """
-    from mmwe.fileio import atomic_write
-
     path = Path(path)
     compress = path.suffix == ".gz"
     fmt = _normalize_fmt(fmt) or _fmt_from_suffix(path)
@@ -716,8 +714,6 @@ def _read_words_file(path: Path, limit: int | None, errors: str = "strict") -> l
 
 
 def _save_npy(vectors: Vectors, path: Path) -> None:
-    from mmwe.fileio import atomic_write
-
     _check_words(vectors, _BAD_WORD_LINES, "contains a line break", path)
     with atomic_write(words_path_for(path), "wb") as fh:
         fh.write(("\n".join(vectors.words) + "\n").encode("utf-8"))

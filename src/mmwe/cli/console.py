@@ -76,3 +76,17 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     console = Console()
     needed = Console(width=10_000).measure(table).minimum
     (console if needed <= console.width else Console(width=needed)).print(table)
+
+
+NONE = "–"  # a value that could not be computed (its reason is printed under the table)
+
+
+def fmt(x, spec: str = ".3f") -> str:
+    return NONE if x is None else format(x, spec)
+
+
+def print_notes(rows: list[dict], name) -> None:
+    """One line per row with a ``note`` (why a value is missing), under its table."""
+    notes = [f"{NONE} {name(r)}: {r['note']}" for r in rows if r.get("note")]
+    if notes:
+        sys.stdout.write("\n".join(notes) + "\n")

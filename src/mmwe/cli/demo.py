@@ -19,6 +19,8 @@ def demo(
     skip_mao: bool = typer.Option(False, "--skip-mao", help="Leave out the Mao et al. training runs."),
     collell_epochs: int | None = typer.Option(None, "--collell-epochs", help="Map training epochs "
                                                  "(default: the authors' 50)."),
+    skip_words: bool = typer.Option(False, "--skip-words", help="Leave out the visual-word runs (experiment 1 on "
+                                    "words, experiment 2's visual half, the imagined vectors)."),
 ) -> None:
     """Run the reproductions on built-in data and write OUT/report.html."""
     from mmwe.experiments import demo as D  # torch: imported once the options are known to be valid
@@ -27,7 +29,7 @@ def demo(
 
     say = (lambda m: None) if quiet() else (lambda m: typer.echo(m, err=True))
     cfg = D.DemoConfig(out=str(out), iapr_dir=None if iapr_dir is None else str(iapr_dir), skip_mao=skip_mao,
-                       collell_epochs=collell_epochs)
+                       collell_epochs=collell_epochs, skip_words=skip_words)
     t0 = time.perf_counter()
     with progress_bar() as bar:
         runs = D.run(cfg, bar_callback(bar), log=say)

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 
 from mmwe.cli.app import app
-from mmwe.cli.console import print_json, print_table
-from mmwe.cli.options import at_least
+from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
+from mmwe.cli.options import at_least, one_of
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
-from mmwe.errors import MmweError
 from mmwe.vectors import load
 
 _BENCH = f"Built-in ({', '.join(BUILTIN_BENCHMARKS)}) or a `w1 w2 score` file; repeatable. Default: all built-ins."
@@ -33,8 +32,7 @@ def eval_words(
     """Spearman/Pearson of word-pair ratings vs vector similarity; Steiger's p of each set vs the first (*: p<0.05)."""
     from mmwe.metrics.wordsim import evaluate_sets  # scipy.stats: a second to import
 
-    if similarity not in ("cosine", "euclidean"):
-        raise MmweError(f"--similarity: expected cosine or euclidean, got {similarity!r}")
+    one_of("--similarity", similarity, ("cosine", "euclidean"))
     at_least("--n-boot", n_boot, 1)
     benches = [load_benchmark(b, lowercase=not case_sensitive) for b in benchmark or BUILTIN_BENCHMARKS]
     sets = [(name, load(name, limit=limit)) for name in vectors]
@@ -46,9 +44,10 @@ def eval_words(
     cols = ["vectors"] * several + ["benchmark", "spearman", "pearson", "found/pairs"] + ["95% CI"] * ci
     table = []
     for r in rows:
-        cells = [r["vectors"]] * several + [r["benchmark"], f"{r['spearman']:.4f}", f"{r['pearson']:.4f}",
+        cells = [r["vectors"]] * several + [r["benchmark"], fmt(r["spearman"], ".4f"), fmt(r["pearson"], ".4f"),
                                             f"{r['found']}/{r['pairs']}"]
-        cells += [f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"] if ci else []
+        cells += [NONE if r.get("ci_low") is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"] if ci else []
         p = r.get("p_vs_first")
         table.append(cells + ["-" if p is None else f"{p:.3g}{'*' if p < 0.05 else ''}"] * several)
     print_table(title if several else f"{vectors[0]}: {title}", cols + ["p vs first"] * several, table)
+    print_notes(rows, lambda r: f"{r['vectors'] + ' ' if several else ''}{r['benchmark']}")

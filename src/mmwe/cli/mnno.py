@@ -8,9 +8,8 @@ import typer
 
 from mmwe.cli.app import app
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar
-from mmwe.cli.options import at_least
+from mmwe.cli.options import at_least, one_of
 from mmwe.datasets.paired import load_pair
-from mmwe.errors import MmweError
 
 
 @app.command("mnno")
@@ -22,10 +21,14 @@ def mnno(
     include_self: Annotated[bool, typer.Option("--include-self", help="Count each point as its own neighbour (the "
                                                                    "authors' released code).")] = False,
     permutations: Annotated[int, typer.Option(help="Shuffled pairings for a null distribution and p-value.")] = 0,
-    backend: Annotated[str, typer.Option(help="exact, faiss or hnsw (approximate, for very large N).")] = "exact",
+    backend: Annotated[str, typer.Option(help="exact, torch (exact, on CUDA when there is a GPU), faiss or hnsw "
+                                             "(approximate, for very large N).")] = "exact",
+    device: Annotated[str, typer.Option(help="auto (the exact search runs on CUDA when there is a GPU), cpu or "
+                                             "cuda.")] = "auto",
     ties: Annotated[str, typer.Option(help="index (the lower index wins a tie at the K-th place) or sklearn (ties "
                                            "broken as scikit-learn's brute kNN: the authors' procedure).")] = "index",
-    alignment: Annotated[bool, typer.Option(help="Also report mutual k-NN and linear CKA.")] = True,
+    alignment: Annotated[bool, typer.Option(help="Also report mutual k-NN and linear CKA (costs a second "
+                                                 "pass).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
@@ -37,15 +40,15 @@ def mnno(
     """
     at_least("--k", k, 1)
     at_least("--permutations", permutations, 0)
-    if metric not in ("cosine", "euclidean"):
-        raise MmweError(f"--metric must be cosine or euclidean, got {metric!r}")
-    if backend not in ("exact", "faiss", "hnsw"):
-        raise MmweError(f"--backend must be exact, faiss or hnsw, got {backend!r}")
-    if ties not in ("index", "sklearn"):
-        raise MmweError(f"--ties must be index or sklearn, got {ties!r}")
+    for flag, value, choices in (("--metric", metric, ("cosine", "euclidean")), ("--ties", ties, ("index", "sklearn")),
+                                 ("--backend", backend, ("exact", "torch", "faiss", "hnsw")),
+                                 ("--device", device, ("auto", "cpu", "cuda"))):
+        one_of(flag, value, choices)
     A, B, _names = load_pair(a, b)  # input errors before torch is imported
     from mmwe.metrics.overlap import mnno_report  # torch
+    from mmwe.neighbors import backend_on
 
+    backend = backend_on(device, backend, ties)
     with progress_bar(disable=json or not permutations) as bar:
         update = bar_callback(bar)
         r = {"a": a, "b": b, **mnno_report(A, B, k=k, metric=metric, include_self=include_self, seed=seed,
@@ -63,3 +66,4 @@ def mnno(
     self_txt = "incl. self" if r["include_self"] else "excl. self"
     title = f"mNNO@{r['k']} ({r['metric']}, {self_txt}, {r['backend']}) over {r['n']} pairs"
     print_table(title, ["measure", "value"], rows)
+

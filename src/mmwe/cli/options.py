@@ -183,3 +183,9 @@ def at_least(flag: str, value: int | None, low: int) -> None:
     """A one-line error for an integer option below its minimum (typer's usage errors take several lines)."""
     if value is not None and value < low:
         raise MmweError(f"{flag}: expected an integer >= {low}, got {value}")
+
+
+def one_of(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    """A one-line error for a string option outside its choices."""
+    if value not in choices:
+        raise MmweError(f"{flag}: expected {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mmwe.cli.app import app, group
-from mmwe.cli.console import print_json, print_table
+from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
 from mmwe.cli.options import out_option
 from mmwe.datasets.triplets import MineConfig, load_triplets, mine_triplets, read_clicks, write_tsv
 from mmwe.vectors import load
@@ -25,23 +25,19 @@ def eval_triplets(
     json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
     """Triplet accuracy: fraction of covered triplets where cosdist(base, pos) < cosdist(base, neg)."""
-    from mmwe.metrics.triplets import compare_triplets, evaluate_triplets  # scipy.stats: a second to import
+    from mmwe.metrics.triplets import evaluate_triplet_sets  # scipy.stats: a second to import
 
     tset = load_triplets(dataset)
-    loaded = [(name, load(name)) for name in vectors]
-    rows = []
-    for i, (name, vec) in enumerate(loaded):
-        rows.append({"vectors": name, **evaluate_triplets(vec, tset, ci=ci, seed=seed)})
-        if i > 0:
-            cmp = compare_triplets(loaded[0][1], vec, tset)
-            rows[-1].update(p_vs_first=cmp["p"], n_common=cmp["n"])
+    rows = evaluate_triplet_sets([(name, load(name)) for name in vectors], tset, ci=ci, seed=seed)
     if json:
         return print_json(rows)
     print_table(f"triplet accuracy on {tset.name} ({len(tset)} triplets)",
                 ["vectors", "accuracy", "95% CI", "covered", "p vs first"],
-                [(r["vectors"], f"{r['accuracy']:.3f}", f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if ci else None,
-                  f"{r['covered']}/{r['triplets']}", f"{r['p_vs_first']:.3g}" if "p_vs_first" in r else None)
+                [(r["vectors"], fmt(r["accuracy"]), (NONE if r.get("ci_low") is None else
+                                                     f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]") if ci else None,
+                  f"{r['covered']}/{r['triplets']}", fmt(r["p_vs_first"], ".3g") if "p_vs_first" in r else None)
                  for r in rows])
+    print_notes(rows, lambda r: r["vectors"])
 
 
 @triplets_app.command("mine")

@@ -32,6 +32,7 @@ import dataclasses
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,7 @@ FAMILIES = tuple(GRIDS)
 class BridgeConfig:
     """One run of the bridge experiment on one dataset."""
 
-    dataset: str = "imagenet"  # "imagenet" (ships with mmwe), "iaprtc12" (needs data_dir); "words" after issue 10
+    dataset: str = "imagenet"  # "imagenet" (ships with mmwe), "iaprtc12" (needs data_dir), "words" (visual words)
     data_dir: str | None = None  # folder holding the IAPR TC-12 CSVs (or its parent); iaprtc12 only
     folds: int = 5  # outer cross-validation folds; each row is predicted by a map not trained on it
     k: int = 10  # neighbours in mNNO (the paper's K)
@@ -99,11 +100,12 @@ class BridgeConfig:
     n_boot: int = 1000  # bootstrap resamples of the CI of mNNO(Y,f(X)) - mNNO(X,f(X)) (0 = no CI)
     seed: int = 0  # folds, inner splits and map initialisation (fold f uses seed + f)
     threads: int | None = 1  # torch / BLAS threads while fitting; None = leave the setting
+    visual: str = "efficientnet-lite0"  # words: the CNN of the visual word vectors
+    corpus: str | None = None  # words: corpus folder or built-in names joined by "+"; None: "openmoji"
+    cache_dir: str = "runs/cache"  # words: built-in corpora and their features, built / extracted once
+    min_images: int = 3  # words: a visual word needs this many images
 
     def validate(self) -> BridgeConfig:
-        if self.dataset == "words":
-            raise MmweError("expected dataset iaprtc12 or imagenet, got 'words': it needs the visual word vectors "
-                            "of issue 10, which mmwe does not have yet; fix: --dataset iaprtc12 or imagenet")
         if self.dataset not in DATASETS:
             raise MmweError(f"expected dataset in {{{', '.join(DATASETS)}}}, got {self.dataset!r}")
         if self.metric not in ("cosine", "euclidean"):
@@ -118,13 +120,16 @@ class BridgeConfig:
             bad = [v for v in values if v not in allowed]
             if bad:
                 raise MmweError(f"expected {name} in {{{', '.join(allowed)}}}, got {bad[0]!r}")
+        self.collell_config().validate()  # words: the CNN and the corpus spec
         return self
 
     def collell_config(self) -> collell.CollellConfig:
         """The experiment-1 settings these maps share (data, K, epochs, seed)."""
         return collell.CollellConfig(exp=1, dataset=self.dataset, data_dir=self.data_dir, folds=self.folds,
                                      k=self.k, metric=self.metric, include_self=self.include_self,
-                                     epochs=self.epochs, word_vectors=self.word_vectors, seed=self.seed)
+                                     epochs=self.epochs, word_vectors=self.word_vectors, seed=self.seed,
+                                     visual=(self.visual,), corpus=self.corpus, cache_dir=self.cache_dir,
+                                     min_images=self.min_images)
 
 
 # -------------------------------------------------------------------------------------- settings
@@ -292,10 +297,10 @@ def _mark_goal(rows: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------- one API
 
 
-def run(cfg: BridgeConfig, progress: Progress | None = None) -> dict:
+def run(cfg: BridgeConfig, progress: Progress | None = None, log: Callable[[str], None] = print) -> dict:
     """The bridge experiment on ``cfg.dataset``: the result dict that :func:`save` writes."""
     cfg.validate()
-    data = collell.load_dataset(cfg.collell_config())
+    data = collell.load_dataset(cfg.collell_config(), progress, log)
     t0 = time.perf_counter()
     with thread_limit(cfg.threads):
         rows = bridge_rows(data, cfg, progress)

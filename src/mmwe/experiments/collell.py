@@ -26,6 +26,11 @@ Protocol (authors' released code, github.com/gcollell/neural_cross_modal_maps; d
   the authors evaluate every epoch; we report the state after the last one.
 * ours: "ImageNet" here is the 1000 ImageNet-1k classes: GloVe-6B-50d of the class lemma vs the class's row
   of a real EfficientNet-Lite0 classifier (see ``mmwe.datasets.imagenet``), not the authors' ImageNet concept set.
+* ours: "words" is every word with a visual word vector (``mmwe.datasets.visual_words``: the mean feature of the
+  images of a corpus whose description contains it, >= 3 images) and a GloVe-6B-50d vector: X / Y are its GloVe
+  and visual vectors, with the learning rates of IAPR TC-12 (1e-4 for the linear I->T map, else 1e-3).
+* ours: experiment 2's visual rows are those visual word vectors, one set per CNN (``visual``), beside the
+  ImageNet classifier rows of the class lemmas (kept as a third visual source: they cover few pairs).
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ from sklearn.metrics import r2_score
 from mmwe.datasets import PairedData
 from mmwe.datasets.iaprtc12 import iapr_item_names, load_iaprtc12
 from mmwe.datasets.imagenet import class_lemma_vectors, load_imagenet
+from mmwe.datasets.visual_words import paired_words
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
 from mmwe.errors import MmweError
+from mmwe.experiments.word_visuals import VisualWordsConfig, check_cnns, visual_words
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import MapConfig, fit_map, untrained_map
 from mmwe.metrics.overlap import chance_overlap, mnno
@@ -58,7 +65,7 @@ from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
 
 PROTOCOL = (__doc__ or "").split("Protocol", 1)[-1].strip()  # saved with every result (report.md shows it)
-DATASETS = ("iaprtc12", "imagenet")
+DATASETS = ("iaprtc12", "imagenet", "words")
 DIRECTIONS = ("I->T", "T->I")
 MAP_MODELS = ("lin", "nn")
 
@@ -69,7 +76,7 @@ class CollellConfig:
     """One reproduction run (experiment 1 or 2)."""
 
     exp: int = 1  # experiment: 1 (mNNO of trained maps) or 2 (untrained maps and word similarity)
-    dataset: str = "imagenet"  # experiment 1 data: "imagenet" (ships with mmwe) or "iaprtc12" (needs data_dir)
+    dataset: str = "imagenet"  # experiment 1 data: "imagenet" (ships with mmwe), "iaprtc12" (needs data_dir), "words"
     data_dir: str | None = None  # folder holding the IAPR TC-12 CSVs (or its parent); iaprtc12 only
     folds: int = 5  # cross-validation folds; each row is predicted by the map not trained on it
     k: int = 10  # neighbours in mNNO (the paper's K)
@@ -85,6 +92,16 @@ class CollellConfig:
     workers: int | None = None  # map fits run at once, one per thread; None = the cores available; same results
     explorer_items: int = 500  # items kept in neighbors.json for the report's explorer (0 = none)
     ci_boot: int = 200  # bootstrap resamples of the Spearman CIs of experiment 2 (0 = no CIs)
+    visual: tuple[str, ...] = ("efficientnet-lite0",)  # CNNs of the visual word vectors (words: the first only)
+    corpus: str | None = None  # visual words' corpus: folder or built-in names joined by "+"; None: "openmoji"
+    #                            for dataset "words", no visual-word rows in experiment 2
+    cache_dir: str = "runs/cache"  # built-in corpora and their features, built / extracted once
+    min_images: int = 3  # a visual word needs this many images
+
+    def words_source(self) -> VisualWordsConfig:
+        """Where the visual word vectors come from (``mmwe.experiments.word_visuals``)."""
+        return VisualWordsConfig(corpus=self.corpus or "openmoji", cache_dir=self.cache_dir,
+                                 min_images=self.min_images)
 
     def validate(self) -> CollellConfig:
         if self.exp not in (1, 2):
@@ -107,16 +124,29 @@ class CollellConfig:
         for m in self.maps:
             if m not in MAP_MODELS:
                 raise MmweError(f"expected map in {{{', '.join(MAP_MODELS)}}}, got {m!r}")
+        check_cnns(self.visual)
+        if self.exp == 1 and self.dataset == "words" and len(self.visual) != 1:
+            raise MmweError(f"expected one --visual CNN for dataset words, got {len(self.visual)}; "
+                            "fix: run once per CNN")
+        if (self.exp == 1 and self.dataset == "words") or (self.exp == 2 and self.corpus is not None):
+            self.words_source().validate()
         return self
 
 
 # ---------------------------------------------------------------------------------------------- data
 
 
-def load_dataset(cfg: CollellConfig) -> PairedData:
-    """The paired data of experiment 1."""
+def load_dataset(cfg: CollellConfig, progress: Progress | None = None,
+                 log: Callable[[str], None] = print) -> PairedData:
+    """The paired data of experiment 1 ("words": builds the corpus / extracts features first when needed)."""
     if cfg.dataset == "iaprtc12":
         return load_iaprtc12(cfg.data_dir)
+    if cfg.dataset == "words":
+        vec, stats = visual_words(cfg.words_source(), cfg.visual[0], log=log, progress=progress)
+        data = paired_words(vec, load_vectors(cfg.word_vectors), visual_name=cfg.visual[0])
+        data.info.update(visual_cnn=cfg.visual[0], corpus=cfg.words_source().corpus, images=stats["images"],
+                         images_with_features=stats["images_with_features"], min_images=stats["min_images"])
+        return data
     return load_imagenet(cfg.word_vectors)
 
 
@@ -284,10 +314,10 @@ def _exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None, 
     return rows
 
 
-def run_exp1(cfg: CollellConfig, progress: Progress | None = None) -> dict:
+def run_exp1(cfg: CollellConfig, progress: Progress | None = None, log: Callable[[str], None] = print) -> dict:
     """Experiment 1 on ``cfg.dataset``: rows, config, data coverage and the verdict on the paper's finding."""
     cfg.validate()
-    data = load_dataset(cfg)
+    data = load_dataset(cfg, progress, log)
     predictions: dict = {}
     rows = exp1_rows(data, cfg, progress, predictions)
     if data.labels is not None:  # a random ranking's expected AP is about the share of relevant candidates
@@ -317,7 +347,8 @@ def explorer_set(data: PairedData, predictions: dict, rows: list[dict], cfg: Col
         views.append({"label": f"{d} {m}", "columns": [x, y, f"f {d} {m}"],
                       "headers": [f"X = {x}", f"Y = {y}", f"f(X), {m} map {d}"],
                       "mnno": {"x_fx": r["mnno_x_fx"], "y_fx": r["mnno_y_fx"]}})
-    note = ("Items: ImageNet classes by their word." if data.words is not None else
+    note = (f"Items: {'ImageNet classes' if data.name == 'imagenet' else 'words'} by their word."
+            if data.words is not None else
             "Items: IAPR TC-12 images by row number and label ids (the data ships no label words; "
             "`mmwe report --label-names FILE` spells them).")
     return neighbour_set(title=f"{data.name}: image, text and mapped vectors", names=names, spaces=spaces,
@@ -370,29 +401,39 @@ def exp2_embedding_rows(name: str, vectors, out_dim: int, code_dir: str, benchma
     return rows
 
 
-def run_exp2(cfg: CollellConfig, progress: Progress | None = None) -> dict:
-    """Experiment 2: untrained maps on GloVe (-> 1280-d) and on ImageNet classifier rows (-> 50-d)."""
+def run_exp2(cfg: CollellConfig, progress: Progress | None = None, log: Callable[[str], None] = print) -> dict:
+    """Experiment 2: untrained maps on GloVe (-> 1280-d), on the visual word vectors of each CNN of ``cfg.visual``
+    when ``cfg.corpus`` is set, and on ImageNet classifier rows (-> 50-d)."""
     cfg.validate()
     benchmarks = {name: load_benchmark(name) for name in BUILTIN_BENCHMARKS}
     words = load_vectors(cfg.word_vectors)
     visual = class_lemma_vectors()
-    plan = [(cfg.word_vectors, words, visual.dim, "t2i"),
-            ("efficientnet-lite0-fc", visual, words.dim, "i2t")]
+    plan = [(cfg.word_vectors, words, visual.dim, "t2i")]
+    word_sets = {}
+    if cfg.corpus is not None:
+        for cnn in cfg.visual:
+            vec, stats = visual_words(cfg.words_source(), cnn, log=log, progress=progress)
+            name = f"{cnn} words"
+            plan.append((name, vec, words.dim, "i2t"))
+            word_sets[name] = {k: stats[k] for k in ("cnn", "corpus_spec", "words_kept", "images",
+                                                     "images_with_features", "min_images", "aggregate")}
+    plan.append(("efficientnet-lite0-fc", visual, words.dim, "i2t"))
     rows = []
     for i, (name, vectors, out_dim, code_dir) in enumerate(plan):
         rows += exp2_embedding_rows(name, vectors, out_dim, code_dir, benchmarks, cfg)
         if progress is not None:
             progress(i + 1, len(plan), name)
     return {"experiment": "collell-exp2", "config": dataclasses.asdict(cfg), "protocol": PROTOCOL,
-            "min_pairs": MIN_PAIRS, "visual_words": len(visual), "rows": rows}
+            "min_pairs": MIN_PAIRS, "visual_words": len(visual), "visual_word_sets": word_sets, "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------- one API
 
 
-def run(cfg: CollellConfig, progress: Progress | None = None) -> dict:
-    """Experiment ``cfg.exp`` (1 or 2): the result dict that :func:`save` writes."""
-    return run_exp1(cfg, progress) if cfg.validate().exp == 1 else run_exp2(cfg, progress)
+def run(cfg: CollellConfig, progress: Progress | None = None, log: Callable[[str], None] = print) -> dict:
+    """Experiment ``cfg.exp`` (1 or 2): the result dict that :func:`save` writes. ``log`` gets one-line notes
+    (a corpus built or features extracted for the visual words)."""
+    return run_exp1(cfg, progress, log) if cfg.validate().exp == 1 else run_exp2(cfg, progress, log)
 
 
 def save(result: dict, run_dir: str | os.PathLike) -> Path:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.errors import MmweError
+from mmwe.experiments.word_visuals import VisualWordsConfig, check_cnns, visual_words
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import CrossModalMap, MapConfig, fit_map, untrained_map
 from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
@@ -57,6 +59,11 @@ class ImaginedConfig:
 
     visual: tuple[str, ...] = ()  # visual word-vector files (`mmwe vectors visual`), one per CNN
     visual_names: tuple[str, ...] = ()  # a name per file (default: the file stem)
+    corpus: str | None = None  # no files: visual words built from this corpus (folder or built-in names joined by
+    #                            "+", see mmwe.experiments.word_visuals), one set per CNN of ``cnns``
+    cnns: tuple[str, ...] = ("efficientnet-lite0",)  # with ``corpus``: the CNNs (features extracted when missing)
+    cache_dir: str = "runs/cache"  # with ``corpus``: built-in corpora and their features are kept here
+    min_images: int = 3  # with ``corpus``: a visual word needs this many images
     word_vectors: str = "glove-6b-50d"  # the text side
     benchmarks: tuple[str, ...] = tuple(BUILTIN_BENCHMARKS)  # built-in names or `w1 w2 score` files
     similarities: tuple[str, ...] = ("cosine",)  # "cosine" and/or "euclidean"
@@ -82,7 +89,14 @@ class ImaginedConfig:
                 raise MmweError(f"expected map in {MAP_MODELS}, got {m!r}")
         if (self.epochs is not None and self.epochs < 1) or self.ci_boot < 0:
             raise MmweError(f"expected epochs >= 1 and ci_boot >= 0, got {self.epochs}, {self.ci_boot}")
+        if self.corpus is not None and not self.visual:
+            check_cnns(self.cnns)
+            self.words_source().validate()
         return self
+
+    def words_source(self) -> VisualWordsConfig:
+        return VisualWordsConfig(corpus=self.corpus or "openmoji", cache_dir=self.cache_dir,
+                                 min_images=self.min_images)
 
 
 # -------------------------------------------------------------------------------------------- maps
@@ -203,9 +217,19 @@ def findings(rows: list[dict], maps: tuple[str, ...]) -> dict:
 # ---------------------------------------------------------------------------------------- the run
 
 
-def _visual_sets(cfg: ImaginedConfig, visual: dict[str, Vectors] | None) -> dict[str, Vectors]:
+def _visual_sets(cfg: ImaginedConfig, visual: dict[str, Vectors] | None, log: Callable[[str], None],
+                 progress: Progress | None, stats: dict) -> dict[str, Vectors]:
+    """name -> visual word vectors: ``visual`` as given, else the files of ``cfg.visual``, else built from
+    ``cfg.corpus`` for each CNN (``stats`` receives their build statistics)."""
     if visual is not None:
         return dict(visual)
+    if not cfg.visual and cfg.corpus is not None:
+        out = {}
+        for cnn in cfg.cnns:
+            out[cnn], st = visual_words(cfg.words_source(), cnn, log=log, progress=progress)
+            stats[cnn] = {k: st[k] for k in ("corpus_spec", "words_kept", "images", "images_with_features",
+                                             "images_per_word", "per_source", "min_images", "aggregate")}
+        return out
     if not cfg.visual:
         raise MmweError("expected at least one visual word-vector file, got none; fix: make one with "
                         "`mmwe vectors visual CORPUS --features NAME --out V` and pass it")
@@ -237,10 +261,13 @@ def run_one(name: str, visual: Vectors, text: Vectors, benchmarks: dict[str, Ben
     return summary, benchmark_rows(name, sets, text, set(test), benchmarks, cfg)
 
 
-def run(cfg: ImaginedConfig, progress: Progress | None = None, *, visual: dict[str, Vectors] | None = None) -> dict:
-    """The experiment on every visual set (``cfg.visual`` files, or ``visual``: name -> Vectors)."""
+def run(cfg: ImaginedConfig, progress: Progress | None = None, *, visual: dict[str, Vectors] | None = None,
+        log: Callable[[str], None] = print) -> dict:
+    """The experiment on every visual set (``visual``: name -> Vectors, else ``cfg.visual`` files, else the
+    visual words of ``cfg.corpus`` per CNN of ``cfg.cnns``)."""
     cfg.validate()
-    sets = _visual_sets(cfg, visual)
+    built: dict = {}
+    sets = _visual_sets(cfg, visual, log, progress, built)
     text = load_vectors(cfg.word_vectors)
     benchmarks = {b: load_benchmark(b) for b in cfg.benchmarks}
     rows: list[dict] = []
@@ -250,7 +277,8 @@ def run(cfg: ImaginedConfig, progress: Progress | None = None, *, visual: dict[s
             summaries[name], more = run_one(name, vec, text, benchmarks, cfg, progress)
             rows += more
     return {"experiment": "collell-imagined", "config": dataclasses.asdict(cfg), "protocol": PROTOCOL,
-            "min_pairs": MIN_PAIRS, "visual_sets": summaries, "rows": rows, "findings": findings(rows, cfg.maps)}
+            "min_pairs": MIN_PAIRS, "visual_sets": summaries, "visual_words": built, "rows": rows,
+            "findings": findings(rows, cfg.maps)}
 
 
 def save(result: dict, run_dir: str | os.PathLike) -> Path:

@@ -9,6 +9,7 @@ from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 from mmwe.errors import MmweError
 from mmwe.lm.model import MODELS, SAMPLERS
 
+FEATURE_STORES = ("float32", "float16", "bits")  # see mmwe.lm.cache
 
 @dataclass
 class TrainConfig:
@@ -41,6 +42,9 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps in total (None: no limit)
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
+    amp: bool = True  # bf16 autocast on CUDA (no effect on CPU)
+    memmap: bool = False  # out-of-core: tokens and features memory-mapped from a cache beside the corpus
+    feature_store: str = "float16"  # --memmap feature cache: float32 (bit-identical) | float16 | bits (1 bit a dim)
 
     def validate(self) -> TrainConfig:
         """Raise MmweError on a setting that cannot work; return self."""
@@ -49,6 +53,7 @@ class TrainConfig:
             (self.sampler in SAMPLERS, f"--sampler one of {', '.join(SAMPLERS)}", self.sampler),
             (self.init_mode in ("pad", "project"), "--init-mode pad|project", self.init_mode),
             (self.device in ("auto", "cpu", "cuda"), "--device auto|cpu|cuda", self.device),
+            (self.feature_store in FEATURE_STORES, "--feature-store float32|float16|bits", self.feature_store),
             (min(self.emb_dim, self.hidden, self.proj, self.batch_size) > 0, "positive sizes",
              (self.emb_dim, self.hidden, self.proj, self.batch_size)),
             (self.negatives >= 0 and self.clip >= 0 and self.lr > 0, "negatives >= 0, clip >= 0, lr > 0",
@@ -71,9 +76,14 @@ class TrainConfig:
 
 # Settings that may change between a checkpoint and its resumption without changing what is trained.
 RESUMABLE_FIELDS = frozenset({"epochs", "patience", "checkpoint_every", "resume", "threads", "max_steps",
-                              "log_every", "device"})
+                              "log_every", "device", "amp"})
+# Fields added after checkpoints existed: left out of the identity at these values, so older runs still resume.
+_LATER_DEFAULTS = {"memmap": False}
 
 
 def identity(cfg: TrainConfig) -> dict:
     """The settings a checkpoint must agree on to be resumed under ``cfg``."""
-    return {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS}
+    out = {k: v for k, v in cfg.to_dict().items() if k not in RESUMABLE_FIELDS and _LATER_DEFAULTS.get(k, ...) != v}
+    if not cfg.memmap:
+        out.pop("feature_store")  # only the memory-mapped path reads it
+    return out

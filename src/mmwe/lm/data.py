@@ -167,16 +167,18 @@ class Batch:
 
 def make_batch(ex: Examples, idx: np.ndarray, features: np.ndarray | None, device) -> Batch:
     """Pad the sentences ``idx`` into a Batch on ``device``."""
-    lens = ex.lengths[idx]
+    lens = np.asarray(ex.lengths[idx], dtype=np.int64)
     T = int(lens.max()) + 1 if len(idx) else 1
     inp = np.zeros((len(idx), T), dtype=np.int64)
     tgt = np.zeros((len(idx), T), dtype=np.int64)
-    for b, i in enumerate(idx):
-        s = ex.tokens[ex.offsets[i]:ex.offsets[i + 1]]
-        inp[b, 0], inp[b, 1:len(s) + 1] = BOS_ID, s
-        tgt[b, :len(s)], tgt[b, len(s)] = s, EOS_ID
+    words = np.arange(T - 1)[None, :] < lens[:, None]  # (B, T-1) True at each sentence's words
+    ids = ex.tokens[(np.asarray(ex.offsets[idx], dtype=np.int64)[:, None] + np.arange(T - 1))[words]]  # one gather
+    inp[:, 0] = BOS_ID
+    inp[:, 1:][words] = ids
+    tgt[:, :-1][words] = ids
+    tgt[np.arange(len(idx)), lens] = EOS_ID
     mask = np.arange(T)[None, :] <= lens[:, None]
-    feats = None if features is None else torch.from_numpy(features[ex.image[idx]]).to(device)
+    feats = None if features is None else torch.from_numpy(features[ex.image[idx]]).to(device).float()  # (B, F)
     t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
     return Batch(t(inp), t(tgt), t(mask), t(lens.astype(np.int64)), feats)
 

@@ -9,6 +9,7 @@ validation loss), model.pt (that best model, weights only) and its input word em
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import torch
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 from mmwe.lm import ddp
+from mmwe.lm.cache import cached_dataset
 from mmwe.lm.checkpoint import load_checkpoint, save_checkpoint
 from mmwe.lm.config import TrainConfig, identity
 from mmwe.lm.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
@@ -58,22 +60,40 @@ def loss_sums(model, batch: Batch, cands: torch.Tensor | None, log_expected: tor
 
 def clip_grad_global_norm(params: list[torch.nn.Parameter], max_norm: float) -> float:
     """Scale all gradients (dense and sparse) so that their joint L2 norm is at most ``max_norm``; return the norm."""
-    sq = torch.zeros((), dtype=torch.float64)
+    sq = None  # summed where the gradients are: one device-to-host copy per step, not one per parameter
     for p in params:
         if p.grad is None:
             continue
         if p.grad.is_sparse:
             p.grad = p.grad.coalesce()  # duplicate rows must be summed before their norm is taken
-            sq += p.grad.values().double().pow(2).sum().cpu()
+            term = p.grad.values().double().pow(2).sum()
         else:
-            sq += p.grad.double().pow(2).sum().cpu()
-    norm = float(sq.sqrt())
+            term = p.grad.double().pow(2).sum()
+        sq = term if sq is None else sq + term
+    norm = 0.0 if sq is None else float(sq.sqrt())
     if max_norm > 0 and norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for p in params:
             if p.grad is not None:
                 p.grad = p.grad * scale
     return norm
+
+
+def make_optimizer(params: list[torch.nn.Parameter], sparse: set[int], lr: float, *, fused: bool = False):
+    """Plain SGD; ``fused`` (CUDA): the dense parameters in a fused group (fused SGD takes no sparse gradients)."""
+    if not fused:
+        return torch.optim.SGD(params, lr=lr)
+    groups = [{"params": [p for p in params if id(p) not in sparse], "fused": True},
+              {"params": [p for p in params if id(p) in sparse], "fused": False}]
+    return torch.optim.SGD(groups, lr=lr)
+
+
+def autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CUDA when ``amp``; nothing on CPU (CPU runs stay bit-identical)."""
+    device = torch.device(device)
+    if device.type == "cuda" and amp:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class Stepper:
@@ -83,7 +103,8 @@ class Stepper:
         self.model, self.cfg, self.data, self.device, self.world = model, cfg, data, device, world
         self.params = list(model.parameters())
         self.sparse = {id(p) for p in model.sparse_parameters()}
-        self.optimizer = torch.optim.SGD(self.params, lr=cfg.lr)
+        self.optimizer = make_optimizer(self.params, self.sparse, cfg.lr, fused=torch.device(device).type == "cuda")
+        self.autocast = lambda: autocast(device, cfg.amp)
         self.sampler = None
         if cfg.negatives > 0:
             q = sampling_distribution(data.target_counts, cfg.sampler)
@@ -99,7 +120,9 @@ class Stepper:
         lm = aux = 0.0
         if len(local):
             batch = make_batch(ex, local, self.data.features, self.device)
-            lm_sum, aux_sum = loss_sums(self.model, batch, cands, self.sampler.log_expected if self.sampler else None)
+            with self.autocast():
+                lm_sum, aux_sum = loss_sums(self.model, batch, cands,
+                                            self.sampler.log_expected if self.sampler else None)
             loss = lm_sum / n_tok + (self.cfg.lam * aux_sum / n_sent if self.model.kind in ("B", "C") else 0.0)
             loss.backward()
             lm, aux = float(lm_sum.detach()), float(aux_sum.detach())
@@ -119,7 +142,8 @@ def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -
     batches = [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)][world.rank::world.size]
     nll = aux = 0.0
     for idx in batches:
-        lm_sum, aux_sum = loss_sums(model, make_batch(ex, idx, data.features, device), None, None)
+        with autocast(device, cfg.amp):
+            lm_sum, aux_sum = loss_sums(model, make_batch(ex, idx, data.features, device), None, None)
         nll, aux = nll + float(lm_sum), aux + float(aux_sum)
     nll, aux = ddp.all_reduce_sum([nll, aux], world, device)
     model.train()
@@ -162,7 +186,7 @@ class Run:
         self.progress = progress if progress is not None and self.world.main else no_progress
         self.out = Path(out_dir)
         _check_out(self.out, cfg)
-        self.data = load_dataset(corpus_dir, features_path, cfg)
+        self.data = self._load(corpus_dir, features_path)
         feat_dim = 0 if self.data.features is None else self.data.features.shape[1]
         self.shapes = {"vocab_size": len(self.data.vocab), "feat_dim": int(feat_dim)}
         torch.manual_seed(cfg.seed)
@@ -177,6 +201,14 @@ class Run:
             self._resume()
         elif self.world.main:
             self._write_start()
+
+    def _load(self, corpus_dir, features_path) -> Dataset:
+        """In memory, or (memmap) from the cache beside the corpus, which rank 0 builds while the others wait."""
+        if not self.cfg.memmap:
+            return load_dataset(corpus_dir, features_path, self.cfg)
+        data = cached_dataset(corpus_dir, features_path, self.cfg) if self.world.main else None
+        ddp.barrier(self.world)
+        return data or cached_dataset(corpus_dir, features_path, self.cfg, build=False)
 
     def _init_vectors(self) -> int | None:
         if not self.cfg.init_vectors:
@@ -198,7 +230,9 @@ class Run:
     def _resume(self) -> None:
         blob = load_checkpoint(self.out / "checkpoints" / "last.pt", identity=identity(self.cfg), shapes=self.shapes)
         self.model.load_state_dict(blob["model"])
-        self.stepper.optimizer.load_state_dict(blob["optimizer"])
+        if len(blob["optimizer"]["param_groups"]) == len(self.stepper.optimizer.param_groups):
+            self.stepper.optimizer.load_state_dict(blob["optimizer"])  # else a CPU <-> CUDA resume: plain SGD,
+            # which holds no state besides its settings (lr comes from the config)
         torch.set_rng_state(blob["rng"]["torch"])
         if self.stepper.sampler is not None:
             self.stepper.sampler.generator.set_state(blob["rng"]["sampler"])

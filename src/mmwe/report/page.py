@@ -20,6 +20,7 @@ from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write, check_output_path
 from mmwe.neighbor_sets import DEFAULT_CAP, neighbour_set
 from mmwe.report import plots
+from mmwe.report.bridge_plots import bridge_retrieval_plot, bridge_scatter_plot
 from mmwe.report.explorer import apply_label_names, read_label_names
 from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_runs
 from mmwe.report.summaries import result_table, summary_text
@@ -73,6 +74,10 @@ def run_figures(run: Run) -> dict[str, list[tuple[str, str]]]:
                + ("error bars: percentile bootstrap 95% CI over resampled pairs."
                   if has_ci else "no CIs in this run (written before they were recorded)."))
         return {"wordsim": [(cap, plots.spearman_plot(res["rows"], maps, title=f"Experiment 2 ({name})"))]}
+    if run.kind == "collell-bridge" and res.get("rows"):
+        return {"mnno": bridge_figures(res, name)}
+    if run.kind == "collell-imagined" and res.get("rows"):
+        return {"wordsim": [imagined_figure(res, name)]}
     if run.kind != "mao":
         return {}
     out: dict[str, list[tuple[str, str]]] = {
@@ -86,6 +91,30 @@ def run_figures(run: Run) -> dict[str, list[tuple[str, str]]]:
         out["throughput"] = [(f"{name}: training throughput (tokens/s, this machine).",
                               plots.throughput_plot(tps, run.curves, title=f"Throughput ({name})"))]
     return out
+
+
+def bridge_figures(res: dict, name: str) -> list[tuple[str, str]]:
+    """The bridge experiment: mNNO(X,f(X)) vs mNNO(Y,f(X)) with the diagonal, and R@k per loss."""
+    n_above = sum(bool(r.get("above")) for r in res["rows"])
+    scatter = (f"{name}: mNNO(X,f(X)) against mNNO(Y,f(X)) per loss (colour), direction and map (marker), "
+               f"out-of-fold; dashed: the diagonal. Above it (shaded) f(X) is closer to the target's neighbourhoods "
+               f"than to the input's: {n_above} of {len(res['rows'])} maps with the gap's 95% CI above 0.")
+    bars = f"{name}: R@1 / R@5 / R@10 of the paired item per loss, one panel per direction and map."
+    return [(scatter, bridge_scatter_plot(res["rows"], title=f"Bridge: mNNO(Y,f(X)) vs mNNO(X,f(X)) ({name})")),
+            (bars, bridge_retrieval_plot(res["rows"], ks=res["config"].get("recall_ks", (1, 5, 10)),
+                                         title=f"Bridge: retrieval ({name})"))]
+
+
+def imagined_figure(res: dict, name: str) -> tuple[str, str]:
+    """Spearman per benchmark of the visual, imagined and untrained-imagined vectors, CIs as error bars."""
+    maps = tuple(res["config"].get("maps", ("lin", "nn")))
+    cols = ["original", *(f"f_{m}" for m in maps), *(f"untrained_{m}" for m in maps)]
+    has_ci = any("original_ci_low" in r for r in res["rows"])
+    cap = (f"{name}: Spearman per benchmark (cosine) on the pairs the visual vectors cover: original visual word "
+           f"vectors, imagined f(GloVe) and untrained-imagined vectors, one panel per visual set; benchmarks with "
+           f"fewer than {res.get('min_pairs', 10)} covered pairs left out; "
+           + ("error bars: percentile bootstrap 95% CI over resampled pairs." if has_ci else "no CIs in this run."))
+    return cap, plots.spearman_plot(res["rows"], maps, columns=cols, title=f"Imagined vectors ({name})")
 
 
 # ------------------------------------------------------------------------------------------- explorer
@@ -183,7 +212,7 @@ def render_page(title: str, runs: Sequence[Run], figures: dict[str, list[tuple[s
         for i, (cap, svg) in enumerate(figs):
             body[sid].append(f"<figure class='plot' id='plot-{sid}-{i}'>{svg}"
                              f"<figcaption>{e(cap)}</figcaption></figure>\n")
-    absent = {"mnno": "collell experiment 1", "wordsim": "collell experiment 2 or Mao",
+    absent = {"mnno": "collell experiment 1 or bridge", "wordsim": "collell experiment 2, imagined or Mao",
               "curves": "Mao (trained models with metrics.jsonl)", "throughput": "Mao (trained models)"}
     for sid, need in absent.items():
         if not body[sid]:

@@ -86,14 +86,18 @@ def mnno_plot(rows: Sequence[Mapping], chance: float | None, *, title: str) -> s
     return to_svg(fig, title)
 
 
-def spearman_plot(rows: Sequence[Mapping], maps: Sequence[str], *, similarity: str = "cosine", title: str) -> str:
+def spearman_plot(rows: Sequence[Mapping], maps: Sequence[str], *, similarity: str = "cosine", title: str,
+                  columns: Sequence[str] | None = None) -> str:
     """Experiment 2: Spearman per benchmark, original vs each untrained map, one panel per embedding, with
-    bootstrap 95% CI error bars where the rows carry them (``<col>_ci_low`` / ``<col>_ci_high``)."""
+    bootstrap 95% CI error bars where the rows carry them (``<col>_ci_low`` / ``<col>_ci_high``).
+
+    ``columns``: the row keys drawn as bars (default ``original`` and ``f_<map>``; the imagined-vectors
+    experiment draws ``original``, ``f_<map>`` and ``untrained_<map>``)."""
     rows = [r for r in rows if r.get("similarity") == similarity and r.get("original") is not None]
     embeddings = list(dict.fromkeys(r["embedding"] for r in rows)) or ["(no covered benchmark)"]
     widths = [max(2, sum(r["embedding"] == e for r in rows)) for e in embeddings]  # panels sized by benchmarks
     fig, axes = _figure(min(1.0 + 0.55 * sum(widths), 9.0), 3.2, len(embeddings), widths)
-    cols = ["original", *(f"f_{m}" for m in maps)]
+    cols = list(columns) if columns else ["original", *(f"f_{m}" for m in maps)]
     for ax, emb in zip(axes, embeddings):
         sel = [r for r in rows if r["embedding"] == emb]
         series = {c: [r.get(c) for r in sel] for c in cols}

@@ -2,8 +2,9 @@
 
 Kinds (told apart by RUN/results.json):
 
-* ``collell-exp1`` / ``collell-exp2``: ``mmwe reproduce collell --out RUN`` (``"experiment"`` key); exp 1 runs
-  may also hold RUN/neighbors.json (the explorer's neighbour lists).
+* ``collell-exp1`` / ``collell-exp2`` / ``collell-bridge`` / ``collell-imagined``: ``mmwe reproduce collell
+  [--exp 2|bridge|imagined] --out RUN`` (``"experiment"`` key); exp 1 runs may also hold RUN/neighbors.json (the
+  explorer's neighbour lists).
 * ``mao``: the Mao et al. reproduction: ``"rows"`` with ``"model"`` and ``"accuracy"``, and per trained
   variant a folder RUN/<model>/ with metrics.jsonl (curves), metrics.json (summary) and vectors.txt.
 
@@ -20,10 +21,12 @@ from pathlib import Path
 from mmwe.errors import MmweError
 from mmwe.neighbor_sets import read_neighbour_set
 
-KINDS = ("collell-exp1", "collell-exp2", "mao")
+KINDS = ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined", "mao")
 MAO_BENCHMARKS = ("men", "simlex999", "wordsim353")
 TITLES = {"collell-exp1": "Collell & Moens (2018), experiment 1: mNNO of cross-modal maps",
           "collell-exp2": "Collell & Moens (2018), experiment 2: untrained maps",
+          "collell-bridge": "Collell & Moens (2018), future work: maps that try to bridge the modalities",
+          "collell-imagined": "Collell, Zhang & Moens (2017): imagined visual word vectors",
           "mao": "Mao et al. (2016): multimodal word embeddings from image sentences"}
 
 
@@ -48,7 +51,7 @@ class Run:
     def label(self) -> str:
         """Short name of the run in the page: kind and folder name."""
         extra = ""
-        if self.kind == "collell-exp1" and self.result.get("rows"):
+        if self.kind in ("collell-exp1", "collell-bridge") and self.result.get("rows"):
             extra = f" ({self.result['rows'][0].get('dataset', '?')})"
         return f"{self.kind}{extra}: {self.path.name}"
 
@@ -87,7 +90,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def kind_of(result: dict, path: Path) -> str:
     exp = result.get("experiment")
-    if exp in ("collell-exp1", "collell-exp2"):
+    if exp in ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined"):
         return exp
     rows = result.get("rows")
     if isinstance(rows, list) and rows and all(isinstance(r, dict) and "model" in r and "accuracy" in r for r in rows):

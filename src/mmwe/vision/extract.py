@@ -3,16 +3,22 @@
 Skipped images (missing, corrupt, truncated, too many pixels, bad SVG, no path) are counted by reason and left
 out of the matrix; the output keys say which images have features. Images are decoded in a small thread pool one
 batch ahead of the model, so decoding overlaps inference.
+
+Several processes (``FeatureConfig.processes``, or one per rank under ``torchrun``) split the corpus into chunks
+of whole batches: chunk j goes to process j % N, which keeps its finished chunks in its own part folder; the parts
+are merged in chunk order, so the batches, and the features, are bit-identical to one process's.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -38,6 +44,7 @@ from mmwe.vision.store import save_features
 
 Backend = Literal["torch", "onnx"]
 Threshold = Literal["zero", "median"]
+Device = Literal["auto", "cpu", "cuda"]
 MODELS = ("efficientnet-lite0", "mobilenetv2")
 BACKENDS: tuple[Backend, ...] = ("onnx", "torch")
 
@@ -70,6 +77,8 @@ class FeatureConfig:
     num_threads: int | None = None  # backend intra-op threads; None: the backend's default
     workers: int = 2  # image-decoding threads
     cache_dir: str | None = None  # where the ONNX export is cached; None: ~/.cache/mmwe
+    processes: int = 1  # extraction processes, each a disjoint set of chunks (under torchrun: one per rank)
+    device: Device = "auto"  # torch backend: cuda, cpu, or auto (cuda when present); onnx runs on the CPU
 
     def validate(self) -> FeatureConfig:
         if self.model not in MODELS:
@@ -78,7 +87,9 @@ class FeatureConfig:
             raise MmweError(f"expected --backend in {list(BACKENDS)}, got {self.backend!r}")
         if self.threshold not in ("zero", "median"):
             raise MmweError(f"expected --threshold zero or median, got {self.threshold!r}")
-        for name in ("batch_size", "max_pixels", "workers"):
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise MmweError(f"expected --device auto, cpu or cuda, got {self.device!r}")
+        for name in ("batch_size", "max_pixels", "workers", "processes"):
             if getattr(self, name) < 1:
                 raise MmweError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 0:
@@ -86,13 +97,68 @@ class FeatureConfig:
         return self
 
 
+def resolve_device(device: str = "auto", backend: str = "torch") -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU (torch backend only), else ``cpu``; ``cuda`` without one is an
+    error, as is ``cuda`` with the ONNX backend (the ONNX Runtime build installed with mmwe is the CPU one)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise MmweError(f"expected --device auto, cpu or cuda, got {device!r}")
+    if backend != "torch":
+        if device == "cuda":
+            raise MmweError(f"--device cuda: expected --backend torch, got --backend {backend} (ONNX Runtime runs "
+                            "on the CPU here); fix: add --backend torch")
+        return "cpu"
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise MmweError(f"--device cuda: expected a CUDA device, got none (torch {torch.__version__}, CUDA build: "
+                        f"{torch.version.cuda or 'no'}); fix: --device cpu or --device auto")
+    return "cpu"
+
+
+class TorchOnDevice:
+    """A torch extractor whose module runs on ``device`` (a GPU): pixels go over as uint8, features come back."""
+
+    def __init__(self, inner: FeatureExtractor, device: str) -> None:
+        import torch
+
+        self.inner, self.device = inner, torch.device(device)
+        self.name, self.backend, self.dim, self.image_size = inner.name, inner.backend, inner.dim, inner.image_size
+        self.module = inner.module.to(self.device)
+
+    def _run(self, images: np.ndarray):
+        import torch
+
+        if images.ndim != 4 or images.shape[1:] != (self.image_size, self.image_size, 3):
+            raise ValueError(f"expected (B, {self.image_size}, {self.image_size}, 3) pixels, got {images.shape}")
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).float()  # (B, S, S, 3)
+            out = self.module(x)
+        return out if isinstance(out, tuple) else (out,)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[0].float().cpu().numpy()  # (B, D)
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        out = self._run(images)
+        if len(out) < 2:
+            return self.inner.logits(images)  # raises: this model has no classifier
+        return out[1].float().cpu().numpy()  # (B, 1000)
+
+
 def make_extractor(model: str = "efficientnet-lite0", backend: Backend = "onnx", *, num_threads: int | None = None,
-                   cache_dir: str | None = None) -> FeatureExtractor:
-    """The registered extractor for (model, backend)."""
+                   cache_dir: str | None = None, device: str = "cpu") -> FeatureExtractor:
+    """The registered extractor for (model, backend), on ``device`` (``cpu``, ``cuda``, ``cuda:1``; torch only)."""
     if model not in MODELS:
         raise MmweError(f"expected a model in {list(MODELS)}, got {model!r}")
+    if device != "cpu" and backend != "torch":
+        raise MmweError(f"expected --backend torch to run on {device}, got --backend {backend}")
     if backend == "torch":
-        return (mobilenet.TorchMobileNet if model == "mobilenetv2" else TorchExtractor)(num_threads=num_threads)
+        ext = (mobilenet.TorchMobileNet if model == "mobilenetv2" else TorchExtractor)(num_threads=num_threads)
+        return ext if device == "cpu" else TorchOnDevice(ext, device)
     if backend == "onnx":
         onnx_cls = mobilenet.OnnxMobileNet if model == "mobilenetv2" else OnnxExtractor
         return onnx_cls(num_threads=num_threads, cache_dir=cache_dir)
@@ -225,81 +291,229 @@ def partial_dir(path: str | Path) -> Path:
     return p.with_name(f".{p.name}.partial")
 
 
-def _partial_identity(corpus_dir: str | Path, cfg: FeatureConfig, chunk: int) -> dict:
+def _partial_identity(corpus_dir: str | Path, cfg: FeatureConfig, chunk: int, device: str) -> dict:
     """What must not change for finished chunks to be reused (the settings that change the features)."""
     return {"corpus": str(Path(corpus_dir).resolve()), "records": corpus_size(corpus_dir), "model": cfg.model,
-            "backend": cfg.backend, "max_pixels": cfg.max_pixels, "resize": cfg.resize, "batch_size": cfg.batch_size,
-            "limit": cfg.limit, "chunk": chunk}
+            "backend": cfg.backend, "device": device, "max_pixels": cfg.max_pixels, "resize": cfg.resize,
+            "batch_size": cfg.batch_size, "limit": cfg.limit, "chunk": chunk}
+
+
+def _read_progress(folder: Path, identity: dict) -> list[dict] | None:
+    """The finished chunks recorded in ``folder`` when it was made with ``identity``, else None (nothing reset)."""
+    try:
+        saved = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+        if saved.get("identity") == identity and all((folder / c["file"]).is_file() for c in saved["chunks"]):
+            return saved["chunks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no progress file yet, or a damaged one
+    return None
 
 
 def _open_partial(folder: Path, identity: dict) -> list[dict]:
     """The finished chunks recorded in ``folder`` (empty, and the folder reset, when it was made otherwise)."""
-    state = folder / "progress.json"
-    if state.is_file():
-        try:
-            saved = json.loads(state.read_text(encoding="utf-8"))
-            if saved.get("identity") == identity and all((folder / c["file"]).is_file() for c in saved["chunks"]):
-                return saved["chunks"]
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged progress file: start over
+    chunks = _read_progress(folder, identity)
+    if chunks is not None:
+        return chunks
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return []
 
 
-def _extract_resumable(items: Iterator[tuple[str, str | None]], extractor: FeatureExtractor, cfg: FeatureConfig,
-                       folder: Path, identity: dict, progress: Callable[[int], None] | None) -> FeatureRun:
-    """extract_images in chunks of ``identity["chunk"]`` records, each saved in ``folder`` before the next starts.
+def _groups(items: Iterable[tuple[str, str | None]], size: int) -> Iterator[list[tuple[str, str | None]]]:
+    """Consecutive chunks of ``size`` items (the last one shorter)."""
+    it = iter(items)
+    while group := list(islice(it, size)):
+        yield group
 
-    Chunks hold whole batches, so the batches (and the features) are the same as in one uninterrupted pass.
-    """
+
+def _extract_chunks(groups: Iterator[list[tuple[str, str | None]]], extractor: FeatureExtractor, cfg: FeatureConfig,
+                    folder: Path, identity: dict, progress: Callable[[int], None] | None) -> list[dict]:
+    """extract_images on each chunk of ``groups`` not yet finished in ``folder``, each chunk saved before the next
+    starts; returns the chunk records. Chunks hold whole batches, so the batches (and the features) are the same
+    as in one uninterrupted pass."""
     chunks = _open_partial(folder, identity)
     done = sum(c["records"] for c in chunks)
     if progress is not None and done:
         progress(done)
-    items = islice(items, done, None)
-    while group := list(islice(items, identity["chunk"])):
+    for group in islice(groups, len(chunks), None):
         part = extract_images(group, extractor, cfg, progress=progress)
         name = f"chunk-{len(chunks):05d}.npy"
         with atomic_path(folder / name) as tmp:
             np.save(tmp, part.matrix, allow_pickle=False)
         chunks.append({"file": name, "records": len(group), "keys": part.keys, "skipped": dict(part.skipped),
-                       "examples": part.examples, "seconds": part.seconds})
+                       "examples": part.examples, "seconds": part.seconds, "dim": extractor.dim})
         with atomic_write(folder / "progress.json", "w", encoding="utf-8") as fh:
             json.dump({"identity": identity, "chunks": chunks}, fh)
-    run = FeatureRun([k for c in chunks for k in c["keys"]], np.zeros((0, extractor.dim), np.float32))
-    mats = [np.load(folder / c["file"], allow_pickle=False) for c in chunks]
+    return chunks
+
+
+# -- several processes: chunk j is extracted by process j % N into its own part folder ---------------------------
+
+def torchrun_rank() -> tuple[int, int] | None:
+    """(RANK, WORLD_SIZE) when started by ``torchrun`` with more than one process, else None."""
+    try:
+        world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    except ValueError:
+        raise MmweError(f"expected integer RANK and WORLD_SIZE (set by torchrun), got RANK="
+                        f"{os.environ.get('RANK')!r} WORLD_SIZE={os.environ.get('WORLD_SIZE')!r}") from None
+    if world <= 1:
+        return None
+    if not 0 <= rank < world:
+        raise MmweError(f"expected 0 <= RANK < WORLD_SIZE, got RANK={rank} WORLD_SIZE={world}")
+    return rank, world
+
+
+def part_dir(partial: str | Path, rank: int, world: int) -> Path:
+    """The folder of process ``rank`` of ``world``: the partial folder itself for one process."""
+    return Path(partial) if world == 1 else Path(partial) / f"part-{rank:03d}-of-{world:03d}"
+
+
+def _chunk_records(cfg: FeatureConfig, chunk: int | None) -> int:
+    return max(1, (chunk or 32 * cfg.batch_size) // cfg.batch_size) * cfg.batch_size  # whole batches only
+
+
+def _part_identity(corpus_dir: str | Path, cfg: FeatureConfig, size: int, rank: int, world: int) -> dict:
+    device = resolve_device(cfg.device, cfg.backend)
+    return {**_partial_identity(corpus_dir, cfg, size, device), "part": rank, "parts": world}
+
+
+def _corpus_items(corpus_dir: str | Path, cfg: FeatureConfig) -> Iterator[tuple[str, str | None]]:
+    items = iter_corpus_images(corpus_dir)
+    return items if cfg.limit is None else islice(items, cfg.limit)
+
+
+def _extractor_for(cfg: FeatureConfig, rank: int, world: int) -> FeatureExtractor:
+    """The extractor of process ``rank``: an equal share of the CPU cores, or its own GPU when there are several."""
+    device = resolve_device(cfg.device, cfg.backend)
+    if device == "cuda" and world > 1:
+        import torch
+
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
+    threads = cfg.num_threads or (max(1, len(os.sched_getaffinity(0)) // world) if world > 1 else None)
+    return make_extractor(cfg.model, cfg.backend, num_threads=threads, cache_dir=cfg.cache_dir, device=device)
+
+
+def extract_part(corpus_dir: str | Path, cfg: FeatureConfig, *, rank: int, world: int, partial: str | Path,
+                 chunk: int | None = None, extractor: FeatureExtractor | None = None,
+                 progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Extract the chunks of process ``rank`` of ``world`` (chunks j with j % world == rank) into its part folder;
+    chunks finished by an earlier run with the same settings are kept. Returns the part's chunk records."""
+    cfg.validate()
+    size = _chunk_records(cfg, chunk)
+    identity = _part_identity(corpus_dir, cfg, size, rank, world)
+    if extractor is None:
+        extractor = _extractor_for(cfg, rank, world)
+    mine = (g for j, g in enumerate(_groups(_corpus_items(corpus_dir, cfg), size)) if j % world == rank)
+    return _extract_chunks(mine, extractor, cfg, part_dir(partial, rank, world), identity, progress)
+
+
+def _part_main(corpus_dir: str, cfg: FeatureConfig, rank: int, world: int, partial: str, chunk: int | None,
+               extractor: FeatureExtractor | None) -> int:
+    """What each worker process of `extract_corpus` runs; returns its number of chunks."""
+    return len(extract_part(corpus_dir, cfg, rank=rank, world=world, partial=partial, chunk=chunk,
+                            extractor=extractor))
+
+
+def _parts_state(corpus_dir: str | Path, cfg: FeatureConfig, world: int, partial: str | Path,
+                 size: int) -> tuple[list[list[dict] | None], int]:
+    """(finished chunks of each part, or None where it has none yet; chunks in all)."""
+    records = corpus_size(corpus_dir) if cfg.limit is None else min(corpus_size(corpus_dir), cfg.limit)
+    return ([_read_progress(part_dir(partial, r, world), _part_identity(corpus_dir, cfg, size, r, world))
+             for r in range(world)], -(-records // size))
+
+
+def _records_done(parts: list[list[dict] | None]) -> int:
+    return sum(c["records"] for p in parts for c in (p or []))
+
+
+def _run_in_processes(corpus_dir: str | Path, cfg: FeatureConfig, partial: str | Path, chunk: int | None,
+                      extractor: FeatureExtractor | None, progress: Callable[[int], None] | None) -> None:
+    """``cfg.processes`` spawned processes, one part each; progress is read from their part folders."""
+    world, size = cfg.processes, _chunk_records(cfg, chunk)
+    reported = 0
+    with ProcessPoolExecutor(world, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_part_main, str(corpus_dir), cfg, r, world, str(partial), chunk, extractor)
+                   for r in range(world)]
+        pending = futures
+        while pending:
+            _, pending = wait(pending, timeout=0.5)
+            if progress is not None:
+                now = _records_done(_parts_state(corpus_dir, cfg, world, partial, size)[0])
+                if now > reported:
+                    progress(now - reported)
+                    reported = now
+        for f in futures:
+            f.result()  # a worker's MmweError is raised here
+
+
+def _wait_for_parts(corpus_dir: str | Path, cfg: FeatureConfig, world: int, partial: str | Path, size: int,
+                    poll: float = 1.0) -> None:
+    """Rank 0 under torchrun: wait until every part is finished (torchrun stops all ranks if one fails)."""
+    while True:
+        parts, n_chunks = _parts_state(corpus_dir, cfg, world, partial, size)
+        if all(len(p or []) == len(range(r, n_chunks, world)) for r, p in enumerate(parts)):
+            return
+        time.sleep(poll)
+
+
+def merge_parts(corpus_dir: str | Path, cfg: FeatureConfig, *, world: int, partial: str | Path,
+                chunk: int | None = None) -> FeatureRun:
+    """The finished parts of ``world`` processes as one run, rows in corpus order (chunk j from part j % world)."""
+    size = _chunk_records(cfg, chunk)
+    parts, n_chunks = _parts_state(corpus_dir, cfg, world, partial, size)
+    for r, p in enumerate(parts):
+        want = len(range(r, n_chunks, world))
+        if len(p or []) != want:
+            raise MmweError(f"expected {want} finished chunks in part {r + 1} of {world}, got {len(p or [])}; "
+                            "fix: run the same command again (finished chunks are kept)",
+                            path=part_dir(partial, r, world))
+    ordered = [(part_dir(partial, j % world, world), parts[j % world][j // world]) for j in range(n_chunks)]
+    dim = next((c.get("dim", 0) for _, c in ordered), 0)
+    run = FeatureRun([k for _, c in ordered for k in c["keys"]], np.zeros((0, dim), np.float32))
+    mats = [np.load(folder / c["file"], allow_pickle=False) for folder, c in ordered]
     if mats:
         run.matrix = np.concatenate(mats).astype(np.float32, copy=False)
-    for c in chunks:
+    for _, c in ordered:
         run.skipped.update(c["skipped"])
         run.examples.extend(tuple(e) for e in c["examples"])
-        run.seconds += c["seconds"]
     run.examples = run.examples[:5]
+    run.seconds = max((sum(c["seconds"] for c in p or []) for p in parts), default=0.0)  # the slowest part
     return run
 
 
 def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: FeatureExtractor | None = None,
                    progress: Callable[[int], None] | None = None, partial: str | Path | None = None,
-                   chunk: int | None = None) -> FeatureRun:
+                   chunk: int | None = None) -> FeatureRun | None:
     """Features (binarised when ``cfg.binarize``) of every image of a corpus folder.
 
     With ``partial`` (a folder, see `partial_dir`), finished chunks of ``chunk`` records (default: 32 batches)
     are kept there, and a run started again with the same settings resumes after the last finished chunk.
-    The caller removes the folder once the output is written.
+    The caller removes the folder once the output is written. ``cfg.processes`` > 1 (or torchrun's RANK and
+    WORLD_SIZE) splits the chunks between processes (see the module doc); under torchrun every rank extracts
+    its share, rank 0 waits for the others and returns the merged run, the other ranks return None.
     """
     cfg.validate()
-    items = iter_corpus_images(corpus_dir)
-    if cfg.limit is not None:
-        items = islice(items, cfg.limit)
-    if extractor is None:
-        extractor = make_extractor(cfg.model, cfg.backend, num_threads=cfg.num_threads, cache_dir=cfg.cache_dir)
+    ranks = torchrun_rank()
+    if ranks is not None and cfg.processes > 1:
+        raise MmweError(f"expected either torchrun or --processes, got both (WORLD_SIZE={ranks[1]}, --processes "
+                        f"{cfg.processes}); fix: drop --processes under torchrun")
+    rank, world = ranks or (0, cfg.processes)
     if partial is None:
-        run = extract_images(items, extractor, cfg, progress=progress)
+        if world > 1:
+            raise MmweError("expected a partial folder for several processes (their parts are kept there), got none")
+        extractor = extractor or _extractor_for(cfg, 0, 1)
+        run = extract_images(_corpus_items(corpus_dir, cfg), extractor, cfg, progress=progress)
     else:
-        size = max(1, (chunk or 32 * cfg.batch_size) // cfg.batch_size) * cfg.batch_size  # whole batches only
-        identity = _partial_identity(corpus_dir, cfg, size)
-        run = _extract_resumable(items, extractor, cfg, Path(partial), identity, progress)
+        if ranks is None and world > 1:
+            _run_in_processes(corpus_dir, cfg, partial, chunk, extractor, progress)
+        else:
+            extract_part(corpus_dir, cfg, rank=rank, world=world, partial=partial, chunk=chunk, extractor=extractor,
+                         progress=progress)
+            if rank != 0:
+                return None
+            if world > 1:
+                _wait_for_parts(corpus_dir, cfg, world, partial, _chunk_records(cfg, chunk))
+        run = merge_parts(corpus_dir, cfg, world=world, partial=partial, chunk=chunk)
     if not run.keys and run.skipped:
         if partial is not None:  # its chunks hold nothing; a rerun after fixing the images must read them again
             shutil.rmtree(partial, ignore_errors=True)
