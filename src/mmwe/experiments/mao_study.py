@@ -511,11 +511,18 @@ def evaluate(trainer: Trainer, jobs: list[Job], tset: TripletSet, cfg: StudyConf
 
 
 def _compare(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> dict:
-    """`crossed_paired_test` of a over b on the triplets both cover in every seed."""
+    """`crossed_paired_test` of a over b on the triplets both cover in every seed. A model with one run (the
+    pretrained baseline) is compared with every seed of the other, on either side."""
     common = a[1].all(axis=0) & b[1].all(axis=0)
     if not common.any():
         return {"n": 0, "p": None, "mean_a": None, "mean_b": None, "diff": None, "per_seed_diff": []}
-    t = crossed_paired_test(a[0][:, common], b[0][:, common] if len(b[0]) > 1 else b[0][0, common])
+    A, B = a[0][:, common], b[0][:, common]
+    if len(A) == 1 and len(B) > 1:  # test b over a, then turn the result round
+        t = crossed_paired_test(B, A[0])
+        t |= {"mean_a": t["mean_b"], "mean_b": t["mean_a"], "diff": -t["diff"], "t": -t["t"],
+              "per_seed_diff": [-x for x in t["per_seed_diff"]]}
+    else:
+        t = crossed_paired_test(A, B[0] if len(B) == 1 else B)
     return {"n": int(common.sum()), **t}
 
 
@@ -532,12 +539,7 @@ def findings(mats: dict) -> list[dict]:
         a, b = mats.get((better, 1.0)), mats.get((worse, 1.0))
         if a is None or b is None:
             continue
-        if len(a[0]) == 1 and len(b[0]) > 1:  # the pretrained baseline on the left: compare with seeds on the right
-            t = _compare(b, a)
-            t = t | {"mean_a": t["mean_b"], "mean_b": t["mean_a"], "diff": None if t["diff"] is None else -t["diff"],
-                     "per_seed_diff": [-x for x in t["per_seed_diff"]]}
-        else:
-            t = _compare(a, b)
+        t = _compare(a, b)
         if t["p"] is None:
             continue
         holds = t["diff"] > 0
