@@ -74,7 +74,8 @@ def test_cli_device_and_torch_backend(tmp_path, capsys):
     assert run_cli([*args, "--backend", "torch"]) == 0
     on_torch = json.loads(capsys.readouterr().out)
     assert on_torch["backend"] == "torch" and on_torch["mnno"] == exact["mnno"]
-    assert run_cli([*args, "--device", "gpu"]) == 2 and "--device: expected auto, cpu or cuda" in capsys.readouterr().err
+    assert run_cli([*args, "--device", "gpu"]) == 2
+    assert "--device: expected auto, cpu or cuda" in capsys.readouterr().err
     if not torch.cuda.is_available():
         assert exact["backend"] == "exact"  # auto without a GPU: the CPU search, as before
         assert run_cli([*args, "--device", "cuda"]) == 2
