@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mmwe demo --out runs/demo
 
-# .ci/ensure-browser: headless Chromium + chromedriver (Debian packages) for tests/test_report_browser.py.
+# .ci/ensure-browser: headless Chromium + chromedriver (Debian packages) for tests/report/test_report_browser.py.
 # .ci/ensure-corpora: the Debian image-text corpora (openclipart, gemojione, Art4Apps, Tux Paint stamps).
 test: $(STAMP)
 	sh .ci/ensure-browser

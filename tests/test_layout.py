@@ -140,3 +140,13 @@ def test_public_api_names_resolve():
         assert getattr(mmwe, name) is not None
     for name in mmwe.metrics.__all__:
         assert callable(getattr(mmwe.metrics, name))
+
+
+def test_tests_mirror_the_package():
+    """Every test folder is named after a sub-package of mmwe; test file names are unique (no __init__.py)."""
+    tests = Path(__file__).resolve().parent
+    packages = {p.name for p in (SRC / "mmwe").iterdir() if (p / "__init__.py").is_file()}
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    assert folders and folders <= packages, folders - packages
+    names = [f.name for f in tests.rglob("test_*.py")]
+    assert len(names) == len(set(names)) and not list(tests.rglob("__init__.py"))

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SLOW = ("mmwe features", "mmwe train", "torchrun", "mmwe reproduce", "mmwe report", "mmwe vectors visual",
         "mmwe corpus build openmoji openclipart")
-USER_FILES = ("captions.jsonl", "pin_2016_v1_00.npy")  # their formats are run by tests/test_corpus_formats_doc.py
+USER_FILES = ("captions.jsonl", "pin_2016_v1_00.npy")  # formats: run by tests/corpus/test_corpus_formats_doc.py
 
 
 def usage_commands() -> list[tuple[str, list[str]]]:
@@ -98,9 +98,9 @@ def test_the_usage_section_has_commands():
 @pytest.mark.parametrize("i,cmd,expected", list(_params()))
 def test_readme_command(i, cmd, expected, sandbox):
     if any(f in cmd for f in USER_FILES):
-        pytest.skip("the reader's own files: each format is run by tests/test_corpus_formats_doc.py")
+        pytest.skip("the reader's own files: each format is run by tests/corpus/test_corpus_formats_doc.py")
     if "torchrun" in cmd:
-        pytest.skip("torchrun: run by tests/test_train.py::test_torchrun_cli_matches_one_process")
+        pytest.skip("torchrun: run by tests/lm/test_train.py::test_torchrun_cli_matches_one_process")
     res = _run(cmd, sandbox)
     assert res.returncode == 0, f"{cmd}\n{res.stderr[-3000:]}"
     if any("│" in line for line in expected):

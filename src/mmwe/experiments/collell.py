@@ -222,7 +222,6 @@ def sides(data: PairedData, direction: str) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------------------------ experiment 1
 
 
-torch_threads = thread_limit  # the older name (tests/test_report.py uses it)
 
 
 def exp1_rows(data: PairedData, cfg: CollellConfig, progress: Progress | None = None,

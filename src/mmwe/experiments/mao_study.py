@@ -130,6 +130,7 @@ def prepare_builtin(names: tuple[str, ...], work_dir: str | Path, log: Callable[
                     backend: str = "onnx", progress: Progress | None = None) -> tuple[Path, Path]:
     """Build (once) the union corpus of built-in ``names`` and its EfficientNet-Lite0 features under ``work_dir``;
     (corpus folder, features .npy). Both are reused when present."""
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     corpus = Path(work_dir) / ("corpus-" + "+".join(names))
     if not (corpus / "manifest.json").is_file():
         log(f"[mao] building the {'+'.join(names)} corpus in {corpus}")

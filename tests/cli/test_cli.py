@@ -21,7 +21,7 @@ from mmwe.cli.options import config_fields
 from mmwe.datasets.paired import read_matrix_file, write_matrix_file
 from mmwe.vectors import Vectors, describe, load, save
 
-CLI = Path(__file__).resolve().parents[1] / "src" / "mmwe" / "cli"
+CLI = Path(__file__).resolve().parents[2] / "src" / "mmwe" / "cli"
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -28,7 +28,7 @@ def ensure_browser() -> str | None:
     """None when chromium and chromedriver are there (installing them if possible), else why not."""
     if os.path.exists(CHROMIUM) and os.path.exists(DRIVER):
         return None
-    script = os.path.join(os.path.dirname(__file__), os.pardir, ".ci", "ensure-browser")
+    script = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, ".ci", "ensure-browser")
     if shutil.which("apt-get") and os.path.exists(script):
         subprocess.run(["sh", script], check=False, timeout=900)
     if os.path.exists(CHROMIUM) and os.path.exists(DRIVER):

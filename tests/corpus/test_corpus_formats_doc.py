@@ -23,7 +23,7 @@ from mmwe.corpus import READERS, BuildConfig, ReadOptions, build_corpus
 from mmwe.corpus.openmoji import openmoji_svgs
 from mmwe.vision.images import load_image
 
-DOC = Path(__file__).resolve().parents[1] / "README.md"  # its section "## Corpus formats"
+DOC = Path(__file__).resolve().parents[2] / "README.md"  # its section "## Corpus formats"
 FENCE = re.compile(r"^```(\S*)[ \t]*([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 RESULT = re.compile(r"Result: (\d+) images, (\d+) sentences(?:; skipped: ([^.]+))?\.")
 FALLBACK = ["1F600", "1F431", "1F34E", "2615", "1F680", "1F333"]  # for image names that are not emoji codes

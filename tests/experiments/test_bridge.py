@@ -30,7 +30,7 @@ from mmwe.neighbors import knn
 from mmwe.report.bridge_plots import bridge_retrieval_plot, bridge_scatter_plot
 from mmwe.threads import thread_limit
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BEFORE = "3124734"  # the last commit before the bridging losses: the old losses must train exactly as there
 LOCAL = ("mse", "max-margin", "cosine", "infonce", "similarity", "neighbourhood")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_train import run_cli
+from tests.lm.test_train import run_cli
 
-IAPR = Path(__file__).resolve().parents[2] / "shared" / "data" / "iaprtc12"
+IAPR = Path(__file__).resolve().parents[3] / "shared" / "data" / "iaprtc12"
 
 
 @pytest.mark.skipif(not IAPR.is_dir(), reason="../shared/data/iaprtc12 not beside the checkout")

@@ -214,7 +214,7 @@ def test_collell_neighbours_are_the_runs_knn(runs, iapr_dir):
         assert (rows[np.array(s["spaces"][space])] == want).all(), space
     cfg = C.CollellConfig(data_dir=str(iapr_dir), epochs=int(EXP1_ARGS[EXP1_ARGS.index("--epochs") + 1]))
     folds = C.kfold_indices(1962, cfg.folds, cfg.seed)
-    with C.torch_threads(cfg.threads):
+    with C.thread_limit(cfg.threads):
         F = C.out_of_fold_predictions(data.image, data.text, folds, lambda a, b, c, f: fit_map(
             a, b, C.map_config(data, "I->T", "lin", cfg, f)).predict(c))
     want = knn(F, 10, metric="cosine", include_self=True)[q]

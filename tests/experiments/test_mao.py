@@ -8,7 +8,7 @@ import pytest
 
 from mmwe.errors import MmweError
 from mmwe.experiments import mao as M
-from tests.test_train import WORDS, make_corpus, run_cli
+from tests.lm.test_train import WORDS, make_corpus, run_cli
 
 
 @pytest.fixture(scope="module")
