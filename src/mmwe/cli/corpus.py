@@ -59,6 +59,26 @@ def build(
     print_json(manifest) if json else _print_manifest(manifest, out)
 
 
+@corpus_app.command("download")
+@config_options("mmwe.corpus.download:DownloadConfig")
+def download(
+    source: Annotated[str, typer.Argument(help="URL list: .csv/.tsv/.parquet/.jsonl (url + caption or sentences "
+                                               "columns) or Pinterest40M pin_2016_v1_*.npy (--allow-pickle).")],
+    out: Annotated[str, out_option("Folder: urls.parquet, shards/ (webdataset), download.json.")],
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    overrides: dict | None = None,
+) -> None:
+    """Fetch the images of a URL list with img2dataset (the optional extra: pip install 'mmwe\\[download]') into
+    webdataset shards that `mmwe corpus build OUT/shards` reads; failed URLs counted per reason; a rerun resumes."""
+    from mmwe.corpus.download import DownloadConfig, download_corpus
+
+    s = download_corpus(source, out, DownloadConfig(**(overrides or {})))
+    print_json(s) if json else typer.echo(
+        f"{out}/shards: {s['downloaded']:,} of {s['urls_tried']:,} URLs downloaded; failed: "
+        f"{', '.join(f'{k}={v}' for k, v in s['failed'].items()) or 'none'}; bad rows: "
+        f"{', '.join(f'{k}={v}' for k, v in s['bad_rows'].items()) or 'none'}; next: mmwe corpus build {out}/shards")
+
+
 @corpus_app.command("info")
 def info(
     corpus_dir: Annotated[str, typer.Argument(help="A corpus folder made by `mmwe corpus build`.")],
