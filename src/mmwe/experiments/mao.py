@@ -200,6 +200,7 @@ def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *
     Returns (corpus folder, features .npy). Both steps are skipped when their outputs already exist, so a
     second demo run reuses them. ``progress(done, total, what)`` is called while features are extracted.
     """
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     corpus = Path(work_dir) / "openmoji-corpus"
     if not (corpus / "manifest.json").is_file():
         log(f"[mao] building the openmoji corpus in {corpus}")
