@@ -187,9 +187,15 @@ def test_ties_option_errors():
 def sklearn_lists(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
     """What compute_MNNO of the released code runs (kneighbors(X): self counted); kneighbors(): self dropped."""
     from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
 
-    nn = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
-    return nn.kneighbors(X)[1] if include_self else nn.kneighbors()[1]
+    from mmwe.neighbors import _threads
+
+    # scikit-learn's chunks follow its OpenMP thread count, which torch.set_num_threads elsewhere in the process
+    # can change: pin it as mmwe does (the BLAS thread count), so both sides chunk alike
+    with threadpool_limits(_threads()):
+        nn = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(X)
+        return nn.kneighbors(X)[1] if include_self else nn.kneighbors()[1]
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,11 @@ def test_art4apps_reader():
 def test_tuxpaint_reader():
     need("tuxpaint")
     recs, tally = read("tuxpaint")
-    assert len(recs) == 950 and tally.bad_records == Counter({"missing_sentences": 17, "missing_image_file": 2})
+    # 950 stamps with a sentence on every install seen; the images without one were 17 on one machine and 11 on
+    # another with the same package version (2022.06.04-1), so that count is only bounded here
+    assert len(recs) == 950 and tally.bad_records["missing_image_file"] == 2
+    assert set(tally.bad_records) == {"missing_sentences", "missing_image_file"} and \
+        10 <= tally.bad_records["missing_sentences"] <= 17
     by = {r.image: r.sentences for r in recs}
     assert by["tuxpaint:animals/amphibians/frog"] == ["A frog."]
 

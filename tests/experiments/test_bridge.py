@@ -304,7 +304,7 @@ def test_old_losses_train_bit_identically_to_the_committed_version(tmp_path):
 
 def test_bridge_config_errors():
     BridgeConfig(dataset="words").validate()  # issue 10 landed: visual words of the built-in openmoji corpus
-    with pytest.raises(MmweError, match="built-in corpus names joined by"):
+    with pytest.raises(MmweError, match="built-in names joined by"):
         BridgeConfig(dataset="words", corpus="no-such-corpus").validate()
     with pytest.raises(MmweError, match="--visual in"):
         BridgeConfig(dataset="words", visual="resnet152").validate()

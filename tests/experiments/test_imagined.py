@@ -128,7 +128,7 @@ def test_corpus_spec_and_cnn_errors(tmp_path):
 
     assert W.corpus_source("openmoji+gemojione") == (None, ["openmoji", "gemojione"])
     assert {"openmoji", "gemojione", "art4apps"} <= set(W.builtin_corpora())
-    with pytest.raises(MmweError, match="built-in corpus names joined by '\\+'"):
+    with pytest.raises(MmweError, match="built-in names joined by '\\+'"):
         W.corpus_source("openmoji+nosuch")
     with pytest.raises(MmweError, match="without one; fix: build it"):
         W.corpus_source(str(tmp_path))

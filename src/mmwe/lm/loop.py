@@ -37,6 +37,7 @@ from mmwe.lm.model import (
     state_loss_terms,
 )
 from mmwe.progress import Progress, no_progress
+from mmwe.threads import thread_limit
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
 from mmwe.vectors import save as save_vector_file
@@ -179,8 +180,6 @@ class Run:
 
     def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None):
         self.cfg = cfg.validate()
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
         self.device = _device(cfg)
         self.world = ddp.init_from_env(self.device)
         self.progress = progress if progress is not None and self.world.main else no_progress
@@ -376,11 +375,12 @@ def train(corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progre
     Under torchrun (WORLD_SIZE > 1) every process calls this; rank 0 writes the files and reports
     ``progress(done, total, what)`` per step.
     """
-    run = Run(corpus_dir, features_path, cfg, out_dir, progress)
-    try:
-        return run.run()
-    finally:
-        ddp.close(run.world)
+    with thread_limit(cfg.threads or None):  # the caller's thread settings are restored after
+        run = Run(corpus_dir, features_path, cfg, out_dir, progress)
+        try:
+            return run.run()
+        finally:
+            ddp.close(run.world)
 
 
 # -- local launcher (tests, machines without torchrun) ---------------------------------------------------------
