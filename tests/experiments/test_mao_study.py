@@ -84,3 +84,14 @@ def test_options_fail_before_work(tmp_path):
         S.StudyConfig(seeds=0).validate()
     with pytest.raises(MmweError, match="--fractions in"):
         S.StudyConfig(fractions=(0.0,)).validate()
+
+
+def test_report_shows_the_study_and_its_learning_curve(study, tmp_path):
+    from mmwe.report import build_report
+    from mmwe.report.runs import load_run
+
+    corpus, feats, d, cfg, r, _ = study
+    assert load_run(d / "out").kind == "mao-study"
+    page = build_report([d / "out"], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "data-kind='mao-study'" in page and "Learning curve" in page and "aria-label=\"Learning curve" in page
+    assert "better in seeds" in page and f"{r['rows'][0]['accuracy']:.3f} ± " in page

@@ -37,6 +37,12 @@ MAO_COLUMNS = [("model", "model"), ("accuracy", "triplet acc."), ("ci", "95% CI"
                ("p_vs_puretext", "p vs puretext"), ("men", "MEN"), ("simlex999", "SimLex-999"),
                ("wordsim353", "WS-353"), ("dim", "dim"), ("paper_rp10k", "paper RP10K")]
 FINDING_COLUMNS = [("claim", "claim"), ("verdict", "verdict"), ("left", "left"), ("right", "right"), ("p", "p")]
+STUDY_COLUMNS = [("model", "model"), ("acc_sd", "triplet acc. (mean ± sd)"), ("ci", "95% CI (triplets)"),
+                 ("coverage", "covered"), ("p_vs_puretext", "p vs puretext"), ("men", "MEN"),
+                 ("val_perplexity", "val ppl")]
+STUDY_FINDING_COLUMNS = [*FINDING_COLUMNS, ("common", "triplets"), ("seed_wins", "better in seeds")]
+CURVE_COLUMNS = [("model", "model"), ("fraction", "share of train images"), ("train_images", "train images"),
+                 ("acc_sd", "accuracy (mean ± sd)"), ("coverage", "covered")]
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -46,6 +52,8 @@ def run_tables(run: Run) -> tuple[str, list[tuple[str, list[dict], list]]]:
         rows, cols = result_table(run.result)
         return summary_text(run.result), [("", rows, cols)]
     res = run.result
+    if run.kind == "mao-study":
+        return study_tables(res)
     rows = [{**r, "ci": _ci(r.get("ci_low"), r.get("ci_high")),
              "coverage": f"{r.get('covered', 'n/a')}/{r.get('triplets', 'n/a')}"} for r in res["rows"]]
     out = [("Triplet accuracy and word similarity (Spearman, cosine)", rows, MAO_COLUMNS)]
@@ -53,6 +61,27 @@ def run_tables(run: Run) -> tuple[str, list[tuple[str, list[dict], list]]]:
         out.append(("Findings of the paper, checked at this scale", res["findings"], FINDING_COLUMNS))
     text = f"Triplets: {res.get('triplets', '?')} ({res.get('triplet_count', '?')}); corpus: {res.get('corpus', '?')}."
     return text, out
+
+
+def study_tables(res: dict) -> tuple[str, list[tuple[str, list[dict], list]]]:
+    """The seeded study: the table over seeds, the findings with the crossed test, the learning curve."""
+    def acc_sd(r: dict) -> str:
+        a = r.get("accuracy")
+        return "n/a" if a is None else f"{a:.3f}" + ("" if r.get("sd") is None else f" ± {r['sd']:.3f}")
+
+    def row(r: dict) -> dict:
+        return {**r, "acc_sd": acc_sd(r), "ci": _ci(r.get("ci_low"), r.get("ci_high")),
+                "coverage": f"{r.get('covered', 'n/a')}/{r.get('triplets', 'n/a')}"}
+
+    src = ", ".join(f"{s} {i['triplets']}" for s, i in (res.get("triplet_sources") or {}).items())
+    text = (f"{res.get('triplet_count', '?')} triplets mined from the test-split images ({src}); {res.get('seeds')} "
+            f"seeds; lr {res.get('lr')} and lambda {res.get('lambdas')} chosen on validation perplexity; tests: "
+            "crossed seeds x triplets t test." + (f" Wall time {res['seconds'] / 60:.1f} min." if res.get("seconds")
+                                                    else ""))
+    return text, [("Triplet accuracy over seeds", [row(r) for r in res["rows"]], STUDY_COLUMNS),
+                  ("Findings of the paper (crossed seeds x triplets test)", res.get("findings") or [],
+                   STUDY_FINDING_COLUMNS),
+                  ("Learning curve", [row(r) for r in res.get("curve") or []], CURVE_COLUMNS)]
 
 
 def _ci(lo, hi) -> str:
@@ -78,6 +107,10 @@ def run_figures(run: Run) -> dict[str, list[tuple[str, str]]]:
         return {"mnno": bridge_figures(res, name)}
     if run.kind == "collell-imagined" and res.get("rows"):
         return {"wordsim": [imagined_figure(res, name)]}
+    if run.kind == "mao-study" and res.get("curve"):
+        return {"curves": [(f"{name}: triplet accuracy against the share of training images, mean over seeds with "
+                            "± 1 sd; the gap between A and the Pure text RNN is the paper's question.",
+                            plots.learning_curve_plot(res["curve"], title=f"Learning curve ({name})"))]}
     if run.kind != "mao":
         return {}
     out: dict[str, list[tuple[str, str]]] = {

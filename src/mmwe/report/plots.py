@@ -133,6 +133,25 @@ def model_scores_plot(rows: Sequence[Mapping], benchmarks: Sequence[str], *, tit
     return to_svg(fig, title)
 
 
+def learning_curve_plot(rows: Sequence[Mapping], *, title: str) -> str:
+    """Accuracy against the share of training data, one line per model, error bars = sd over seeds."""
+    fig, (ax,) = _figure(4.5, 3.0)
+    models = list(dict.fromkeys(str(r["model"]) for r in rows))
+    for i, m in enumerate(models):
+        pts = sorted((r["fraction"], r.get("accuracy"), r.get("sd") or 0.0) for r in rows if r["model"] == m
+                     and r.get("accuracy") is not None)
+        if pts:
+            x, y, e = zip(*pts)
+            ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=m, color=_COLORS[i % len(_COLORS)])
+    ax.set_xscale("log")
+    ax.set_xlabel("share of the training images")
+    ax.set_ylabel("triplet accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return to_svg(fig, title)
+
+
 def curves_plot(curves: Mapping[str, Sequence[Mapping]], *, title: str) -> str:
     """Training loss (logged steps) and validation loss (per epoch) against the step, one line per model."""
     fig, (a1, a2) = _figure(7.0, 3.0, 2)

@@ -5,6 +5,8 @@ Kinds (told apart by RUN/results.json):
 * ``collell-exp1`` / ``collell-exp2`` / ``collell-bridge`` / ``collell-imagined``: ``mmwe reproduce collell
   [--exp 2|bridge|imagined] --out RUN`` (``"experiment"`` key); exp 1 runs may also hold RUN/neighbors.json (the
   explorer's neighbour lists).
+* ``mao-study``: ``mmwe reproduce mao --seeds N`` (``"experiment": "mao-study"``): rows over seeds, findings with
+  the crossed test, the learning curve (``"curve"``); the models' folders are not read.
 * ``mao``: the Mao et al. reproduction: ``"rows"`` with ``"model"`` and ``"accuracy"``, and per trained
   variant a folder RUN/<model>/ with metrics.jsonl (curves), metrics.json (summary) and vectors.txt.
 
@@ -21,13 +23,14 @@ from pathlib import Path
 from mmwe.errors import MmweError
 from mmwe.neighbor_sets import read_neighbour_set
 
-KINDS = ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined", "mao")
+KINDS = ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined", "mao", "mao-study")
 MAO_BENCHMARKS = ("men", "simlex999", "wordsim353")
 TITLES = {"collell-exp1": "Collell & Moens (2018), experiment 1: mNNO of cross-modal maps",
           "collell-exp2": "Collell & Moens (2018), experiment 2: untrained maps",
           "collell-bridge": "Collell & Moens (2018), future work: maps that try to bridge the modalities",
           "collell-imagined": "Collell, Zhang & Moens (2017): imagined visual word vectors",
-          "mao": "Mao et al. (2016): multimodal word embeddings from image sentences"}
+          "mao": "Mao et al. (2016): multimodal word embeddings from image sentences",
+          "mao-study": "Mao et al. (2016) with several seeds: tuned on validation perplexity, a learning curve"}
 
 
 @dataclass
@@ -90,7 +93,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def kind_of(result: dict, path: Path) -> str:
     exp = result.get("experiment")
-    if exp in ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined"):
+    if exp in ("collell-exp1", "collell-exp2", "collell-bridge", "collell-imagined", "mao-study"):
         return exp
     rows = result.get("rows")
     if isinstance(rows, list) and rows and all(isinstance(r, dict) and "model" in r and "accuracy" in r for r in rows):
