@@ -64,7 +64,8 @@ def test_cli_device_and_torch_backend(tmp_path, capsys):
     import json
 
     import torch
-    from test_train import run_cli
+
+    from tests.lm.test_train import run_cli
 
     np.save(tmp_path / "a.npy", tie_heavy(5))
     np.save(tmp_path / "b.npy", tie_heavy(6))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -315,3 +316,16 @@ def test_eval_words_and_triplets_print_a_dash_for_what_cannot_be_scored(tmp_path
     rc, out, err = run(["eval-triplets", "glove-6b-50d", str(small)], capsys)
     assert rc == 0, err
     assert "0/1021" in out and "– " in out and "no triplet is covered" in out
+
+
+@pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="a GPU may be there: --device auto loads torch to ask")
+def test_mnno_on_the_cpu_never_loads_torch(tmp_path):
+    """`mmwe mnno` (exact backend, --device auto, no GPU) stays torch-free: importing torch is ~3 s of the
+    whole-process time that benchmarks/bench_knn.py compares with faiss."""
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        np.save(tmp_path / f"{name}.npy", rng.standard_normal((120, 8)).astype(np.float32))
+    code = ("import sys; from mmwe.cli import main; rc = main(['mnno', 'a.npy', 'b.npy', '--k', '5', '--json']); "
+            "print(rc, 'torch' in sys.modules, file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert res.stderr.split()[-2:] == ["0", "False"], res.stderr

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from test_train import last_model, make_corpus, run_cli, small
 
 from mmwe.errors import MmweError
 from mmwe.lm import train
 from mmwe.lm.cache import FeatureRows, cache_dir, cached_dataset
 from mmwe.lm.data import load_dataset, make_batch
 from mmwe.lm.loop import clip_grad_global_norm, make_optimizer
+from tests.lm.test_train import last_model, make_corpus, run_cli, small
 
 
 @pytest.fixture(scope="module")

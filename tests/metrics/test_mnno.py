@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_neighbors import data_with_duplicates, oracle_knn
 
 from mmwe.errors import MmweError
 from mmwe.metrics.overlap import chance_overlap, linear_cka, mnno, mnno_report, mutual_knn, permutation_null
 from mmwe.neighbors import knn
+from tests.test_neighbors import data_with_duplicates, oracle_knn
 
 
 def python_mnno(V, Z, k, metric, include_self) -> float:
