@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,11 +200,18 @@ def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *
     Returns (corpus folder, features .npy). Both steps are skipped when their outputs already exist, so a
     second demo run reuses them. ``progress(done, total, what)`` is called while features are extracted.
     """
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    corpus = Path(work_dir) / "openmoji-corpus"
+    return prepare_corpus(("openmoji",), Path(work_dir) / "openmoji-corpus", log, backend=backend,
+                          progress=progress)
+
+
+def prepare_corpus(names: Sequence[str], corpus: Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
+                   progress: Progress | None = None) -> tuple[Path, Path]:
+    """Build (once) the corpus of built-in ``names`` in ``corpus`` and its EfficientNet-Lite0 features; (corpus
+    folder, features .npy). Each step is skipped when its output already exists."""
+    corpus.parent.mkdir(parents=True, exist_ok=True)
     if not (corpus / "manifest.json").is_file():
-        log(f"[mao] building the openmoji corpus in {corpus}")
-        build_corpus(["openmoji"], corpus, BuildConfig(overwrite=True))
+        log(f"[mao] building the {'+'.join(names)} corpus in {corpus}")
+        build_corpus(list(names), corpus, BuildConfig(overwrite=True))
     fcfg = FeatureConfig(model="efficientnet-lite0", backend=backend)
     feats = default_output(corpus, fcfg)
     if not feats.is_file():

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mmwe.corpus.build import BuildConfig, build_corpus
 from mmwe.corpus.debian import is_english, package_root, source_of, svg_metadata
 from mmwe.corpus.openmoji import cldr_annotations
 from mmwe.corpus.record import Record
@@ -43,10 +42,9 @@ from mmwe.fileio import atomic_write
 from mmwe.lm import TrainConfig, train
 from mmwe.metrics import wordsim
 from mmwe.metrics.seeds import crossed_paired_test, seed_bootstrap_ci
-from mmwe.metrics.triplets import phrase_matrix, triplet_outcomes
+from mmwe.metrics.triplets import outcomes
 from mmwe.progress import Progress
 from mmwe.vectors import load as load_vectors
-from mmwe.vision.extract import FeatureConfig, corpus_size, default_output, extract_corpus, write_run
 
 from .mao import (
     CLAIMS,
@@ -55,6 +53,7 @@ from .mao import (
     VARIANTS,
     WORDSIM_COLUMNS,
     MaoConfig,
+    prepare_corpus,
     prepare_openmoji,
     variant_config,
 )
@@ -130,25 +129,8 @@ def prepare_builtin(names: tuple[str, ...], work_dir: str | Path, log: Callable[
                     backend: str = "onnx", progress: Progress | None = None) -> tuple[Path, Path]:
     """Build (once) the union corpus of built-in ``names`` and its EfficientNet-Lite0 features under ``work_dir``;
     (corpus folder, features .npy). Both are reused when present."""
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    corpus = Path(work_dir) / ("corpus-" + "+".join(names))
-    if not (corpus / "manifest.json").is_file():
-        log(f"[mao] building the {'+'.join(names)} corpus in {corpus}")
-        build_corpus(list(names), corpus, BuildConfig(overwrite=True))
-    fcfg = FeatureConfig(model="efficientnet-lite0", backend=backend)
-    feats = default_output(corpus, fcfg)
-    if not feats.is_file():
-        log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {feats}")
-        feats.parent.mkdir(parents=True, exist_ok=True)
-        total, done = corpus_size(corpus), [0]
-
-        def step(n: int) -> None:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], total, "image features")
-
-        write_run(feats, extract_corpus(corpus, fcfg, progress=step), fcfg, corpus_dir=corpus)
-    return corpus, feats
+    return prepare_corpus(names, Path(work_dir) / ("corpus-" + "+".join(names)), log, backend=backend,
+                          progress=progress)
 
 
 def _annotations(key: str, image_path: str | None, sentence: str) -> tuple[str, str, tuple[str, ...]] | None:
@@ -432,16 +414,6 @@ def markdown(result: dict) -> str:
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------
-def outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
-    """(correct, covered) (T,) bool arrays of one vector set over every triplet."""
-    phrases = sorted({p for t in tset.triplets for p in t})
-    pid = {p: i for i, p in enumerate(phrases)}
-    P, known = phrase_matrix([tokenize(p) for p in phrases], vectors.indices, vectors.matrix)
-    b, q, n = (np.array([pid[t[j]] for t in tset.triplets]) for j in range(3))
-    covered = known[b] & known[q] & known[n]
-    return triplet_outcomes(P[b], P[q], P[n]) & covered, covered
-
-
 def _cell(correct: np.ndarray, covered: np.ndarray, cfg: StudyConfig) -> dict:
     """Accuracy over seeds of one (variant, fraction): on the triplets every seed covers."""
     both = covered.all(axis=0)

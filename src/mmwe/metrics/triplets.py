@@ -71,8 +71,8 @@ def triplet_accuracy(correct: np.ndarray, covered: np.ndarray) -> dict:
 
 
 # -- evaluation of a vector set on a triplet set ------------------------------------------------------------
-def _outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
-    """(correct, covered) bool arrays over all triplets, for one vector set."""
+def outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, covered) (T,) bool arrays over all triplets, for one vector set (phrases by the one tokenizer)."""
     phrases = sorted({p for t in tset.triplets for p in t})
     pid = {p: i for i, p in enumerate(phrases)}
     P, known = phrase_matrix([tokenize(p) for p in phrases], vectors.indices, vectors.matrix)
@@ -83,7 +83,7 @@ def _outcomes(vectors, tset: TripletSet) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_triplets(vectors, tset: TripletSet, *, ci: bool = True, n_boot: int = 1000, seed: int = 0) -> dict:
     """The paper's triplet accuracy with coverage and (optionally) a bootstrap 95% CI over covered triplets."""
-    correct, covered = _outcomes(vectors, tset)
+    correct, covered = outcomes(vectors, tset)
     out = {"dataset": tset.name, **triplet_accuracy(correct, covered)}
     if ci:
         c = correct[covered].astype(np.float64)
@@ -93,8 +93,8 @@ def evaluate_triplets(vectors, tset: TripletSet, *, ci: bool = True, n_boot: int
 
 def compare_triplets(vectors_a, vectors_b, tset: TripletSet) -> dict:
     """Paired test on the triplets both sets cover: exact McNemar on discordant outcomes."""
-    ca, cov_a = _outcomes(vectors_a, tset)
-    cb, cov_b = _outcomes(vectors_b, tset)
+    ca, cov_a = outcomes(vectors_a, tset)
+    cb, cov_b = outcomes(vectors_b, tset)
     both = cov_a & cov_b
     if not both.any():
         raise MmweError("the two vector sets cover no triplet in common")
@@ -117,7 +117,7 @@ def evaluate_triplet_sets(sets: list[tuple[str, object]], tset: TripletSet, *, c
     """
     rows = []
     for i, (name, vec) in enumerate(sets):
-        correct, covered = _outcomes(vec, tset)
+        correct, covered = outcomes(vec, tset)
         if covered.any():
             row = {"vectors": name, **evaluate_triplets(vec, tset, ci=ci, n_boot=n_boot, seed=seed)}
         else:
