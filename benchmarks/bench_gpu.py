@@ -10,6 +10,9 @@ Without a CUDA device it prints that no CUDA device is present and exits 0 (the 
   the usual 6N rule (forward 2N, backward 4N) over the parameters a token multiplies.
 * features: `extract_images` of 2,048 rasterised OpenMoji SVGs through the torch backend on CUDA (decoding in
   the CPU thread pool, as a user runs it), images/s.
+* maps: `fit_map` of an nn map (mse + graph loss) on the IAPR TC-12 pairs (../shared/data/iaprtc12 when
+  present), 20 epochs, on cuda and on cpu: seconds each and the final validation loss of both (same seed, so
+  they must agree to float tolerance).
 * kNN: `knn(..., backend="torch")` on 10^6 x 50 float32 rows (the 400k GloVe-6B-50d vectors, each repeated with
   small real-noise offsets to reach 10^6), K = 10, cosine; seconds.
 
@@ -72,6 +75,23 @@ def bench_features(n: int = 2048) -> dict:
     return {"images": len(run.keys), "images_per_s": len(run.keys) / dt}
 
 
+def bench_maps(data: Path = Path("../shared/data/iaprtc12")) -> dict:
+    from mmwe.datasets.paired import load_pair
+    from mmwe.maps import MapConfig, fit_map
+
+    if not (data / "TS_lang_biGRU.csv").is_file():
+        return {"skipped": f"no IAPR TC-12 pairs under {data}"}
+    X, Y, _ = load_pair(str(data / "TS_lang_biGRU.csv"), str(data / "TS_vis_vgg128.csv"))
+    out = {}
+    for dev in ("cuda", "cpu"):
+        cfg = MapConfig(model="nn", hidden=(512,), loss="mse=1,graph=0.5", epochs=20, patience=100, device=dev)
+        t0 = time.perf_counter()
+        fmap = fit_map(X, Y, cfg)
+        out[dev] = {"seconds": time.perf_counter() - t0, "best_val_loss": fmap.history["best_val_loss"],
+                    "ran_on": fmap.history["device"]}
+    return out
+
+
 def bench_knn(n: int = 1_000_000) -> dict:
     from mmwe.neighbors import knn
     from mmwe.vectors import load
@@ -101,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     res = {"device": name, "bf16_peak_tflops": peak_tflops(name)}
-    for key, fn in (("train", lambda: bench_train(work)), ("features", bench_features), ("knn", bench_knn)):
+    for key, fn in (("train", lambda: bench_train(work)), ("features", bench_features), ("maps", bench_maps),
+                    ("knn", bench_knn)):
         t0 = time.perf_counter()
         res[key] = fn()
         print(f"{key}: {res[key]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
@@ -114,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         share = t.get("share_of_bf16_peak")
         print(f"{name}: train {t['tokens_per_s']:,.0f} tokens/s, {t['model_tflops']:.2f} model TFLOP/s"
               + (f" ({share:.1%} of bf16 peak)" if share is not None else "") + f"; features "
-              f"{f['images_per_s']:,.0f} images/s; exact kNN N={k['n']:,} d={k['dim']} K=10: {k['seconds']:.1f} s")
+              f"{f['images_per_s']:,.0f} images/s; maps {res['maps']}; "
+              f"exact kNN N={k['n']:,} d={k['dim']} K=10: {k['seconds']:.1f} s")
     return 0
 
 

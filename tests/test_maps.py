@@ -298,3 +298,37 @@ def test_cli_reads_iapr_csv_pairs(tmp_path, capsys, iapr_dir):
     assert main(["map", "apply", model, str(iapr_dir / "TS_lang_biGRU.csv"), "--out", str(tmp_path / "f.csv")]) == 0
     first = (tmp_path / "f.csv").read_text().splitlines()[0].split(",")
     assert first[0] == "40 115 122 138 158 167 172 212 219 261" and len(first) == 129
+
+
+# ------------------------------------------------------------------------------------- device
+
+
+def test_device_cpu_and_auto_train_the_same_map_on_a_cpu_machine(iapr):
+    """--device moves net, data, graph and discriminator; on the CPU every loss trains bit-identically."""
+    if torch.cuda.is_available():
+        pytest.skip("auto means cuda here; the CUDA run is benchmarks/gpu.sh's")
+    T, V = iapr[0][:300], iapr[1][:300]
+    for loss in ("mse=1,graph=0.5,adversarial=0.1", "infonce"):
+        kw = dict(model="nn", hidden=(32,), loss=loss, learn_temperature=loss == "infonce", epochs=2)
+        a, b = fit_map(T, V, MapConfig(device="cpu", **kw)), fit_map(T, V, MapConfig(device="auto", **kw))
+        assert _same_state(_state(a), _state(b)) and a.history["device"] == "cpu"
+        assert all(v.device.type == "cpu" for v in a.network.state_dict().values())
+
+
+def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path, capsys, affine):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    X, _W, _b, Y = affine
+    with pytest.raises(MmweError, match="--device cuda: expected a CUDA device, got none"):
+        fit_map(X, Y, MapConfig(device="cuda", epochs=1))
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    args = ["map", "train", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--out", str(tmp_path / "m.pt")]
+    assert main([*args, "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "--device cuda: expected a CUDA device" in err and "Traceback" not in err
+    assert not (tmp_path / "m.pt").exists()
+    assert main([*args, "--device", "gpu"]) == 2
+    assert "gpu" in capsys.readouterr().err
+    assert main([*args, "--device", "cpu", "--epochs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["device"] == "cpu"

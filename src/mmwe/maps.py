@@ -106,6 +106,7 @@ class MapConfig:
     val_fraction: float = 0.1  # rows held out for early stopping; 0 = no split, train all `epochs`
     patience: int = 5  # stop after this many epochs without a better validation loss
     seed: int = 0  # seeds initialisation, the validation split, shuffling and dropout
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # where lin/nn train: auto = cuda when present (fp32, fused Adam)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -119,6 +120,7 @@ class MapConfig:
         """Raise MmweError (expected / got / fix) for any setting outside its range; return self."""
         check_choice("model", self.model, MODELS)
         check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("device", self.device, ("auto", "cpu", "cuda"))
         terms = parse_loss(self.loss)
         if self.model == "nn" and not 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS:
             raise MmweError(f"expected 1 to {MAX_HIDDEN_LAYERS} hidden layers for model 'nn', got "
@@ -282,7 +284,7 @@ def graph_loss(anchors: torch.Tensor, neighbours: torch.Tensor, rows: torch.Tens
     S = a @ n.T / temperature  # (A, A): S[i, j] = cos(f(x_i), f(x_nb(j))) / tau; positives on the diagonal
     out = (nb_rows[None, :] == rows[:, None]) | (nb_rows[None, :] == nb_rows[:, None])  # (A, A)
     out.fill_diagonal_(False)
-    return F.cross_entropy(S.masked_fill(out, _MASKED), torch.arange(S.shape[0]))
+    return F.cross_entropy(S.masked_fill(out.to(S.device), _MASKED), torch.arange(S.shape[0], device=S.device))
 
 
 def knn_graph(Y: torch.Tensor, k: int, *, block: int = _GRAPH_BLOCK) -> torch.Tensor:
@@ -292,13 +294,14 @@ def knn_graph(Y: torch.Tensor, k: int, *, block: int = _GRAPH_BLOCK) -> torch.Te
     n = Y.shape[0]
     k = min(int(k), n - 1)
     Yn = F.normalize(Y.to(torch.float32), dim=1, eps=1e-8)  # (N, d)
-    out = torch.empty((n, max(k, 0)), dtype=torch.int64)
+    out = torch.empty((n, max(k, 0)), dtype=torch.int64, device=Y.device)
     if k < 1:
         return out
     with torch.no_grad():
         for s in range(0, n, block):
             S = Yn[s:s + block] @ Yn.T  # (b, N)
-            S[torch.arange(S.shape[0]), torch.arange(s, s + S.shape[0])] = -math.inf  # not its own neighbour
+            diag = torch.arange(S.shape[0], device=Y.device)
+            S[diag, diag + s] = -math.inf  # not its own neighbour
             out[s:s + block] = S.topk(k, dim=1).indices
     return out
 
@@ -459,10 +462,24 @@ def fit_map(X: np.ndarray, Y: np.ndarray, cfg: MapConfig | None = None, *,
         net = build_network(X.shape[1], Y.shape[1], cfg)
         data_gen = torch.Generator().manual_seed(cfg.seed + 1)  # split + shuffling, apart from init
         tr, va = _split(X.shape[0], cfg.val_fraction, data_gen)
-        Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)  # (N, dx), (N, dy)
-        objective = _Objective(cfg, Yt[tr], Yt[va])
-        history = _train(net, objective, (Xt[tr], Yt[tr]), (Xt[va], Yt[va]), cfg, data_gen, on_epoch)
+        dev = map_device(cfg.device)
+        Xt, Yt = torch.from_numpy(X).to(dev), torch.from_numpy(Y).to(dev)  # (N, dx), (N, dy)
+        net.to(dev)
+        objective = _Objective(cfg, Yt[tr.to(dev)], Yt[va.to(dev)])
+        history = _train(net, objective, (Xt[tr.to(dev)], Yt[tr.to(dev)]), (Xt[va.to(dev)], Yt[va.to(dev)]), cfg,
+                         data_gen, on_epoch)
+        net.to("cpu")  # saved and applied on the CPU
+        history["device"] = dev.type
     return CrossModalMap(net, cfg, X.shape[1], Y.shape[1], trained=True, history=history)
+
+
+def map_device(device: str = "auto") -> torch.device:
+    """The torch device of ``--device auto|cpu|cuda`` (auto: the first GPU when torch sees one)."""
+    check_choice("device", device, ("auto", "cpu", "cuda"))
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MmweError(f"--device cuda: expected a CUDA device, got none (torch {torch.__version__}, CUDA build: "
+                        f"{torch.version.cuda or 'no'}); fix: --device cpu or --device auto")
+    return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
 
 
 def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -496,17 +513,18 @@ class _Objective:
         self.local = {t: w for t, w in self.terms.items() if t not in ("graph", "adversarial")}
         self.pairwise = any(t in PAIRWISE for t in self.terms)
         self.log_scale = None
+        dev = Y_train.device
         if "infonce" in self.terms and cfg.learn_temperature:
-            self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)))
+            self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature), device=dev))
         self.graph = self.val_graph = None
-        if "graph" in self.terms:
-            self.graph, self.val_graph = knn_graph(Y_train, cfg.graph_k), knn_graph(Y_val, cfg.graph_k)
+        if "graph" in self.terms:  # searched where Y lives, kept on the CPU beside the batch indices
+            self.graph, self.val_graph = knn_graph(Y_train, cfg.graph_k).cpu(), knn_graph(Y_val, cfg.graph_k).cpu()
         self.graph_gen = torch.Generator().manual_seed(cfg.seed + 3)
         self.disc = self.disc_opt = None
         if "adversarial" in self.terms:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(cfg.seed + 2)
-                self.disc = discriminator(Y_train.shape[1], cfg.adv_hidden)
+                self.disc = discriminator(Y_train.shape[1], cfg.adv_hidden).to(dev)
             self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=cfg.adv_lr, betas=(0.5, 0.999))
 
     def temperature(self) -> float | torch.Tensor:
@@ -552,7 +570,8 @@ class _Objective:
         if self.disc is None:
             return None
         n = pred.shape[0]
-        labels = torch.cat([torch.full((n,), _ADV_SMOOTH), torch.full((n,), 1.0 - _ADV_SMOOTH)])  # (2n,): y = real
+        real = [torch.full((n,), _ADV_SMOOTH), torch.full((n,), 1.0 - _ADV_SMOOTH)]
+        labels = torch.cat(real).to(pred.device)  # (2n,): y = real
         self.disc.train()
         self.disc.requires_grad_(True)
         for _ in range(self.cfg.adv_steps):
@@ -636,12 +655,13 @@ def _train(net: nn.Module, objective: _Objective, train: tuple[torch.Tensor, tor
            val: tuple[torch.Tensor, torch.Tensor], cfg: MapConfig, gen: torch.Generator,
            on_epoch: Callable[[int, dict], None] | None) -> dict:
     """Adam epochs with early stopping on the validation loss; the best weights are restored in place."""
+    fused = True if next(net.parameters()).is_cuda else None  # one kernel per step on CUDA; the CPU default
     if objective.log_scale is None:
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     else:  # the temperature is not weight-decayed
         opt = torch.optim.Adam([{"params": list(net.parameters())},
                                 {"params": [objective.log_scale], "weight_decay": 0.0}],
-                               lr=cfg.lr, weight_decay=cfg.weight_decay)
+                               lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     use_val = val[0].shape[0] > 0
     init_val = objective.eval_loss(net, *val) if use_val else float("nan")
     hist: dict = {"epoch": [], "train_loss": [], "val_loss": [], "init_val_loss": init_val, "best_epoch": 0,
