@@ -81,6 +81,7 @@ def corpus_folder(cfg: VisualWordsConfig, log: Log = print) -> Path:
     out = Path(cfg.cache_dir) / "corpora" / "+".join(names)
     if not (out / "manifest.json").is_file():
         log(f"[visual words] building the corpus {'+'.join(names)} in {out}")
+        out.parent.mkdir(parents=True, exist_ok=True)  # a fresh --cache-dir
         build_corpus(names, out, BuildConfig(overwrite=True))
     return out
 

@@ -1,0 +1,31 @@
+"""Where the visual-word experiments find their corpus: folders as given, built-in names built once in the cache."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmwe.errors import MmweError
+from mmwe.experiments.word_visuals import VisualWordsConfig, corpus_folder, corpus_source
+
+
+def test_builtin_corpus_is_built_in_a_fresh_cache_dir_then_reused(tmp_path):
+    """A --cache-dir that does not exist yet (a newcomer's first run) is created, not refused."""
+    cache = tmp_path / "not" / "yet"
+    logs: list[str] = []
+    out = corpus_folder(VisualWordsConfig(corpus="openmoji", cache_dir=str(cache)), log=logs.append)
+    assert out == cache / "corpora" / "openmoji"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["images"] == 3642  # the OpenMoji SVGs with a CLDR annotation
+    assert len(logs) == 1 and "building the corpus openmoji" in logs[0]
+    assert corpus_folder(VisualWordsConfig(corpus="openmoji", cache_dir=str(cache)), log=logs.append) == out
+    assert len(logs) == 1  # built once
+
+
+def test_corpus_source_errors(tmp_path):
+    with pytest.raises(MmweError, match="without one"):
+        corpus_source(str(tmp_path))
+    with pytest.raises(MmweError, match="built-in names joined by"):
+        corpus_source("openmoji+nosuch")
+    assert corpus_source("openmoji+art4apps") == (None, ["openmoji", "art4apps"])
