@@ -15,7 +15,7 @@ Reported per run: peak RSS, peak RssAnon, wall time of the whole process, and se
 corpus, "warm" reuses it.
 
     .venv/bin/python benchmarks/bench_train_memory.py [--sizes 100000,1000000] [--source OPENMOJI_CORPUS]
-        [--work runs/bench-memory] [--paths memory,memmap] [--json]
+        [--work runs/bench-memory] [--paths memory,memmap|warm] [--json]
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated sentence counts")
     ap.add_argument("--source", default=None, help="an OpenMoji corpus folder with features (default: build one)")
     ap.add_argument("--work", default="runs/bench-memory")
-    ap.add_argument("--paths", default="memory,memmap", help="memory (the baseline) and/or memmap")
+    ap.add_argument("--paths", default="memory,memmap",
+                    help="memory (the baseline), memmap (cold then warm) and/or warm (reuse an earlier run's cache)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     work = Path(args.work)
@@ -154,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         corpus = make_stress_corpus(work / f"stress-{n}", n, captions, matrix)
         gen = time.perf_counter() - t
-        shutil.rmtree(corpus / "cache", ignore_errors=True)
+        if "memmap" in args.paths.split(","):
+            shutil.rmtree(corpus / "cache", ignore_errors=True)
         for path in args.paths.split(","):
-            runs = [("memory", [])] if path == "memory" else [("memmap cold", ["--memmap"]),
-                                                               ("memmap warm", ["--memmap"])]
+            runs = {"memory": [("memory", [])], "warm": [("memmap warm", ["--memmap"])]}.get(
+                path, [("memmap cold", ["--memmap"]), ("memmap warm", ["--memmap"])])
             for label, extra in runs:
                 r = run_train(corpus, work / "runs" / f"{n}-{label.replace(' ', '-')}", extra)
                 rows.append({"sentences": n, "path": label, "generate_s": gen, **r})

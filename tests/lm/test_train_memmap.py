@@ -18,7 +18,7 @@ import torch
 
 from mmwe.errors import MmweError
 from mmwe.lm import train
-from mmwe.lm.cache import FeatureRows, cache_dir, cached_dataset
+from mmwe.lm.cache import FeatureRows, FileRows, cache_dir, cached_dataset
 from mmwe.lm.data import load_dataset, make_batch
 from mmwe.lm.loop import clip_grad_global_norm, make_optimizer
 from tests.lm.test_train import last_model, make_corpus, run_cli, small
@@ -55,7 +55,7 @@ def test_cache_holds_exactly_the_in_memory_examples(corpus, tmp_path, model, whi
     mm = cached_dataset(c, None, dataclasses.replace(cfg, memmap=True, feature_store="float32"))
     same_examples(mem.train, mm.train)
     same_examples(mem.val, mm.val)
-    assert isinstance(mm.train.tokens, np.memmap) and mm.train.tokens.dtype == np.int32
+    assert isinstance(mm.train.tokens, FileRows) and mm.train.tokens.dtype == np.int32
     assert mem.vocab.itos == mm.vocab.itos and np.array_equal(mem.target_counts, mm.target_counts)
     assert {k: v for k, v in mm.stats.items() if k not in ("cache", "feature_store")} == mem.stats
     if model == "A":
@@ -85,7 +85,7 @@ def test_float16_and_bits_stores(corpus):
     batch = make_batch(cached_dataset(corpus, None, small(model="A", memmap=True)).train, np.arange(4), f16, "cpu")
     assert batch.feats.dtype == torch.float32  # decoded when the batch is made
     assert bits.data.shape == (30, 1)  # 6 dims -> one byte per image
-    assert os.path.getsize(Path(f16.data.filename)) == 30 * 6 * 2
+    assert os.path.getsize(f16.data.path) == 30 * 6 * 2
 
 
 def test_cache_is_reused_and_invalidated(tmp_path):
@@ -182,3 +182,29 @@ def test_make_batch_pads_each_sentence_as_written(corpus):
             assert b.inp[r, :n + 1].tolist() == [2, *s] and b.tgt[r, :n + 1].tolist() == [*s, 3]
             assert not b.inp[r, n + 1:].any() and not b.tgt[r, n + 1:].any()
             assert b.mask[r].tolist() == [t <= n for t in range(b.inp.shape[1])] and int(b.lengths[r]) == n
+
+
+def test_file_rows_match_a_memory_map_for_every_index_form(tmp_path):
+    """The pread reader against numpy's own indexing of the same file (the oracle): ints, negatives, slices,
+    duplicates, unsorted and 2-D index arrays, empty; one descriptor per process (pickled by path)."""
+    import pickle
+
+    rng = np.random.default_rng(0)
+    for dtype, shape in ((np.float32, (257, 5)), (np.int32, (1000,)), (np.uint8, (40, 3))):
+        a = (rng.standard_normal(shape) * 100).astype(dtype)
+        path = tmp_path / f"{np.dtype(dtype).name}.bin"
+        a.tofile(path)
+        rows, oracle = FileRows(path, dtype, shape), np.memmap(path, dtype=dtype, mode="r", shape=shape)
+        n = shape[0]
+        for idx in (rng.integers(-n, n, 64), np.array([3, 3, 2, 1, 0, n - 1]), rng.integers(0, n, (4, 6)),
+                    np.arange(10, 30), np.array([], dtype=np.int64), 7, -1, slice(None), slice(5, 50, 3)):
+            got, want = rows[idx], np.asarray(oracle[idx])
+            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+        assert np.array_equal(np.asarray(rows), a) and len(rows) == n
+        assert np.array_equal(pickle.loads(pickle.dumps(rows))[np.arange(n)], a)
+        with pytest.raises(IndexError):
+            rows[np.array([n])]
+    short = tmp_path / "short.bin"
+    np.arange(10, dtype=np.int32).tofile(short)
+    with pytest.raises(MmweError, match="end of the file"):
+        FileRows(short, np.int32, (20,))[np.array([15])]
