@@ -349,8 +349,12 @@ def _open_part(folder: Path, part: str, size: dict) -> MappedExamples:
         return np.memmap(folder / f"{part}.{name}.bin", dtype=dtype, mode="r", shape=(count,)) if count else \
             np.zeros(count, dtype=dtype)
 
-    tokens = FileRows(folder / f"{part}.tokens.bin", np.int32, (total,))  # gathered per batch: read, not mapped
-    return MappedExamples(tokens, mm("offsets", np.int64, n + 1), mm("image", np.int32, n), mm("lengths", np.int32, n))
+    def rows(name: str, dtype, count: int) -> FileRows:  # gathered per batch: read, not mapped
+        return FileRows(folder / f"{part}.{name}.bin", dtype, (count,))
+
+    # lengths are read whole (batching sorts them): the one map, 4 bytes a sentence
+    return MappedExamples(rows("tokens", np.int32, total), rows("offsets", np.int64, n + 1),
+                          rows("image", np.int32, n), mm("lengths", np.int32, n))
 
 
 def open_cache(folder: Path, store: str) -> Dataset:
