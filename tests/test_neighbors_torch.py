@@ -81,4 +81,4 @@ def test_cli_device_and_torch_backend(tmp_path, capsys):
         assert exact["backend"] == "exact"  # auto without a GPU: the CPU search, as before
         assert run_cli([*args, "--device", "cuda"]) == 2
         err = capsys.readouterr().err
-        assert "expected a CUDA GPU for --device cuda" in err and len(err.strip().splitlines()) == 1
+        assert "--device cuda: expected a CUDA device, got none" in err and len(err.strip().splitlines()) == 1

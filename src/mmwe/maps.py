@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mmwe.devices import DEVICES, resolve_device
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path
 from mmwe.validation import check_choice, check_matrix, check_paired, check_range
@@ -474,12 +475,9 @@ def fit_map(X: np.ndarray, Y: np.ndarray, cfg: MapConfig | None = None, *,
 
 
 def map_device(device: str = "auto") -> torch.device:
-    """The torch device of ``--device auto|cpu|cuda`` (auto: the first GPU when torch sees one)."""
-    check_choice("device", device, ("auto", "cpu", "cuda"))
-    if device == "cuda" and not torch.cuda.is_available():
-        raise MmweError(f"--device cuda: expected a CUDA device, got none (torch {torch.__version__}, CUDA build: "
-                        f"{torch.version.cuda or 'no'}); fix: --device cpu or --device auto")
-    return torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
+    """The torch device of ``--device auto|cpu|cuda`` (`mmwe.devices.resolve_device`)."""
+    check_choice("device", device, DEVICES)
+    return torch.device(resolve_device(device))
 
 
 def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -72,6 +72,7 @@ from typing import Literal
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from mmwe.devices import resolve_device
 from mmwe.errors import MmweError
 from mmwe.validation import check_k, check_matrix
 
@@ -656,18 +657,13 @@ def backend_on(device: str, backend: str, ties: str = "index") -> str:
     """The backend that runs on ``device`` (auto | cpu | cuda): the exact search goes to the torch backend when
     CUDA is used (auto: when a GPU is there); a clear error for what cannot run there. torch is imported only
     when a GPU may be there (an NVIDIA device node exists): `mmwe mnno` on the CPU stays torch-free (~3 s)."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise MmweError(f"--device must be auto, cpu or cuda, got {device!r}")
     if device == "cpu" or (device == "auto" and not os.path.exists("/dev/nvidia0")):
         return backend
-    import torch
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise MmweError("expected a CUDA GPU for --device cuda, found none; use --device cpu")
+    resolved = resolve_device(device)  # an unknown value or cuda without a GPU: one clear error
     if device == "cuda" and (backend in ("faiss", "hnsw") or ties == "sklearn"):
         raise MmweError(f"--device cuda runs the exact search (ties index) on the GPU, got --backend {backend} "
                         f"--ties {ties}, which run on the CPU; fix: drop --device cuda or use --backend exact")
-    if device != "cpu" and backend == "exact" and ties == "index" and torch.cuda.is_available():
+    if resolved == "cuda" and backend == "exact" and ties == "index":
         return "torch"
     return backend
 

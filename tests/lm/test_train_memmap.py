@@ -153,7 +153,7 @@ def test_cli_memmap_flags_and_missing_cuda(corpus, tmp_path, capsys):
     if not torch.cuda.is_available():
         assert run_cli([*args, "--device", "cuda", "--out", str(tmp_path / "y")]) == 2
         err = capsys.readouterr().err
-        assert "expected a CUDA GPU for --device cuda" in err and len(err.strip().splitlines()) == 1
+        assert "--device cuda: expected a CUDA device, got none" in err and len(err.strip().splitlines()) == 1
 
 
 def test_fused_optimizer_groups_update_like_plain_sgd():

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mmwe.devices import resolve_device
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 from mmwe.lm import ddp
@@ -156,13 +157,6 @@ def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -
 
 
 # -- the run -----------------------------------------------------------------------------------------------------
-def _device(cfg: TrainConfig) -> torch.device:
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise MmweError("expected a CUDA GPU for --device cuda, found none; use --device cpu")
-    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
-    return torch.device("cuda" if use_cuda else "cpu")
-
-
 def _check_out(out: Path, cfg: TrainConfig) -> None:
     last = out / "checkpoints" / "last.pt"
     if last.exists() and not cfg.resume:
@@ -180,7 +174,7 @@ class Run:
 
     def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None):
         self.cfg = cfg.validate()
-        self.device = _device(cfg)
+        self.device = torch.device(resolve_device(cfg.device))
         self.world = ddp.init_from_env(self.device)
         self.progress = progress if progress is not None and self.world.main else no_progress
         self.out = Path(out_dir)

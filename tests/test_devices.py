@@ -1,0 +1,30 @@
+"""`mmwe.devices.resolve_device`: one reading of --device for train, features, map train and mnno."""
+
+import subprocess
+import sys
+
+import pytest
+
+from mmwe.devices import resolve_device
+from mmwe.errors import MmweError
+
+
+def test_cpu_is_cpu_and_imports_no_torch():
+    code = "import sys; from mmwe.devices import resolve_device; print(resolve_device('cpu'), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "False"]
+
+
+def test_unknown_value_is_one_clear_error():
+    with pytest.raises(MmweError, match="expected --device auto, cpu or cuda, got 'gpu'"):
+        resolve_device("gpu")
+
+
+def test_auto_and_cuda_follow_torch():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        assert resolve_device("auto") == resolve_device("cuda") == "cuda"
+    else:
+        assert resolve_device("auto") == "cpu"
+        with pytest.raises(MmweError, match="--device cuda: expected a CUDA device, got none"):
+            resolve_device("cuda")
