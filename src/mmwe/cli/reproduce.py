@@ -93,7 +93,8 @@ def mao(
                                   "images."),
     lr_grid: str = typer.Option("0.1,0.3,1", "--lr-grid", help="Study: learning rates tried on Model A."),
     lambda_grid: str = typer.Option("0.1,1,10", "--lambda-grid", help="Study: lambdas tried for B and C."),
-    workers: int = typer.Option(1, "--workers", help="Study: models trained at once (processes)."),
+    workers: int | None = typer.Option(None, "--workers", help="Study: models trained at once (processes, 1 "
+                                       "thread each; default: one per core)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""

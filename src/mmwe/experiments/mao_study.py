@@ -98,7 +98,7 @@ class StudyConfig:
     lam_grid: tuple[float, ...] = (0.1, 1.0, 10.0)  # chosen for B and for C on their validation perplexity
     baseline: str | None = "glove-6b-50d"
     train_overrides: dict = field(default_factory=lambda: dict(SMALL_CORPUS_OVERRIDES))
-    workers: int = 1  # models trained at once (processes); threads are split between them
+    workers: int | None = None  # models trained at once (processes; None: one per core, 1 thread each)
     n_boot: int = 1000
 
     def validate(self) -> StudyConfig:
@@ -112,7 +112,7 @@ class StudyConfig:
                   (bool(self.lr_grid) and all(x > 0 for x in self.lr_grid), "--lr-grid values > 0", self.lr_grid),
                   (bool(self.lam_grid) and all(x >= 0 for x in self.lam_grid), "--lambda-grid values >= 0",
                    self.lam_grid),
-                  (self.workers >= 1, "--workers >= 1", self.workers)]
+                  (self.workers is None or self.workers >= 1, "--workers >= 1", self.workers)]
         for ok, expected, got in checks:
             if not ok:
                 raise MmweError(f"expected {expected}, got {got!r}; fix the option")
@@ -254,7 +254,8 @@ class Trainer:
         self.done = 0
         self.total = 0
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self.threads = max(1, cores // cfg.workers)
+        self.workers = cores if cfg.workers is None else cfg.workers  # 2 cores: 1.38x the models/s of 1 x 2 threads
+        self.threads = max(1, cores // self.workers)
 
     def dir(self, job: Job) -> Path:
         return self.out / "runs" / job.name
@@ -274,11 +275,11 @@ class Trainer:
         jobs = [j for j in dict.fromkeys(jobs) if j not in self.metrics]
         args = [(str(self._corpus_of(j)), None if self.features is None else str(self.features), self._config(j),
                  str(self.dir(j))) for j in jobs]
-        if self.cfg.workers == 1 or len(jobs) == 1:
+        if self.workers == 1 or len(jobs) <= 1:
             for j, a in zip(jobs, args):
                 self._finish(j, _train_job(*a))
             return
-        with ProcessPoolExecutor(self.cfg.workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(_train_job, *a): j for j, a in zip(jobs, args)}
             for fut in as_completed(futures):
                 self._finish(futures[fut], fut.result())
@@ -313,12 +314,11 @@ def tune(trainer: Trainer, cfg: StudyConfig) -> tuple[float, dict[str, float], l
         best, rows = _choose(trainer, [Job(lr_variant, x, 1.0, 1.0, 0) for x in cfg.lr_grid], "learning rate")
         lr, grid = best.lr, grid + rows
     lams = {}
-    for v in ("B", "C"):
-        if v not in cfg.variants:
-            continue
-        if len(cfg.lam_grid) == 1:
-            lams[v] = cfg.lam_grid[0]
-            continue
+    tuned = [v for v in ("B", "C") if v in cfg.variants]
+    if len(cfg.lam_grid) == 1:
+        return lr, {v: cfg.lam_grid[0] for v in tuned}, grid
+    trainer.run([Job(v, lr, x, 1.0, 0) for v in tuned for x in cfg.lam_grid])  # both grids at once: workers kept busy
+    for v in tuned:
         best, rows = _choose(trainer, [Job(v, lr, x, 1.0, 0) for x in cfg.lam_grid], f"lambda of {v}")
         lams[v], grid = best.lam, grid + rows
     return lr, lams, grid
@@ -362,7 +362,8 @@ def run_study(corpus_dir: str | Path, features_path: str | Path | None, out_dir:
                   lambdas=lams, tuning=grid, curve_variants=list(curve), best_bc=best_bc,
                   train_settings=cfg.train_overrides, test="crossed_paired_test",
                   model_dirs={v: f"runs/{Job(v, lr, lams.get(v, 1.0), 1.0, 0).name}" for v in cfg.variants},
-                  experiment="mao-study", seconds=time.perf_counter() - t0)
+                  experiment="mao-study", workers=trainer.workers, threads=trainer.threads,
+                  models_trained=len(trainer.metrics), seconds=time.perf_counter() - t0)
     with atomic_write(out / "results.json", "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=2)
     with atomic_write(out / "results.md", "w", encoding="utf-8") as fh:
@@ -409,7 +410,10 @@ def markdown(result: dict) -> str:
     for g in result["curve_gaps"]:
         lines.append(f"| {g['fraction']:g} | {_f(g['gap'])} | {_p(g['p'])} | {g['common']} |")
     if result.get("seconds") is not None:
-        lines += ["", f"Wall time: {result['seconds'] / 60:.1f} min."]
+        how = "" if "workers" not in result else \
+            f" ({result['workers']} models at once, {result['threads']} thread(s) each)"
+        lines += ["", f"Wall time: {result['seconds'] / 60:.1f} min for {result.get('models_trained', '?')} models"
+                  f"{how}."]
     return "\n".join(lines) + "\n"
 
 
@@ -528,7 +532,7 @@ def reproduce_mao(*, corpus: str | None = None, features: str | Path | None = No
                   variants: str = "puretext,A-noshare,A,B,C", triplets: str = "cldr-triplets",
                   baseline: str = "glove-6b-50d", paper_settings: bool = False, epochs: int | None = None,
                   lam: float = 1.0, seed: int = 0, seeds: int | None = None, fractions: str = "0.1,0.3,1",
-                  lr_grid: str = "0.1,0.3,1", lambda_grid: str = "0.1,1,10", workers: int = 1,
+                  lr_grid: str = "0.1,0.3,1", lambda_grid: str = "0.1,1,10", workers: int | None = None,
                   log: Callable[[str], None] = print, progress: Progress | None = None) -> tuple[dict, str]:
     """`mmwe reproduce mao` as one call: (result, its markdown). The study (`run_study`) runs when ``seeds`` is
     given or ``corpus`` names built-in corpora other than openmoji ("all": every one); else one seed as
