@@ -13,8 +13,14 @@ never asserted. The exact search's memory is flat after its set-up (inputs + one
 one GEMM block + the (N, K) lists), so a run stopped by ``--max-seconds`` still reports the true peak of
 set-up and of the part searched; the time of a full run is then extrapolated from the fraction done.
 
+With ``--cli DIR`` it times what the user runs instead: V and Z are written to ``DIR/V.npy`` and ``DIR/Z.npy``,
+then the whole command ``mmwe mnno DIR/V.npy DIR/Z.npy --k K --json`` runs as a child process (start-up, imports,
+reading the files and both searches included); its wall time and its own peak RSS (``ru_maxrss`` of the
+child, from ``wait4``) are printed with the command's mNNO. No ``--max-seconds`` there: the command runs whole.
+
     .venv/bin/python benchmarks/bench_mnno_memory.py [--n 1000000] [--d 300] [--k 10] [--backend exact]
         [--threads 2] [--memmap DIR] [--max-seconds S] [--every 60] [--json]
+    .venv/bin/python benchmarks/bench_mnno_memory.py --cli DIR [--n 1000000] [--d 300] [--k 10] [--threads 2]
 """
 
 from __future__ import annotations
@@ -64,6 +70,39 @@ class _Budget(Exception):
     pass
 
 
+def run_cli(args: argparse.Namespace) -> dict:
+    """Write V and Z as .npy under args.cli, then time the whole ``mmwe mnno`` command and read its peak RSS."""
+    import subprocess
+
+    folder = Path(args.cli)
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for name, seed in (("V", 1), ("Z", 2)):
+        del_me = random_matrix(args.n, args.d, seed, folder / f"{name}.npy")
+        del del_me
+    t_gen = time.perf_counter() - t0
+    mmwe = Path(sys.executable).with_name("mmwe")
+    cmd = [str(mmwe), "mnno", str(folder / "V.npy"), str(folder / "Z.npy"), "--k", str(args.k), "--json"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
+           "OPENBLAS_NUM_THREADS": str(args.threads)}
+    print("running: " + " ".join(cmd), file=sys.stderr, flush=True)
+    t1 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t1
+    out = proc.stdout.read()
+    proc.stdout.close()
+    code = os.waitstatus_to_exitcode(status)
+    result = {"n": args.n, "d": args.d, "k": args.k, "threads": args.threads, "command": " ".join(cmd),
+              "exit": code, "wall_seconds": round(wall, 1), "generate_seconds": round(t_gen, 1),
+              "peak_rss_gib": round(usage.ru_maxrss / (1 << 20), 3), "peak_rss_kib": usage.ru_maxrss,
+              "input_gib": round(2 * args.n * args.d * 4 / GIB, 3)}
+    if code == 0:
+        report = json.loads(out)
+        result.update(mnno=report["mnno"], chance=report["chance"])
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -75,7 +114,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--max-seconds", type=float, default=None, help="stop the exact search after this long")
     ap.add_argument("--every", type=float, default=60.0, help="seconds between progress lines")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cli", default=None, metavar="DIR",
+                    help="time the whole `mmwe mnno` command on inputs written to DIR (see the docstring)")
     args = ap.parse_args(argv)
+    if args.cli:
+        result = run_cli(args)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for key, value in result.items():
+                print(f"{key:>24}: {value}")
+        return result
 
     import torch
 
