@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"{key:>24}: {value}")
         return result
 
-    import torch
+    from threadpoolctl import threadpool_limits  # the exact search's only pools: BLAS (+ OpenMP for faiss)
 
-    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # no torch import: `mmwe mnno` does not load it either (130 MB of RSS)
     from mmwe.metrics.overlap import chance_overlap, overlap_score
     from mmwe.neighbors import knn
 
