@@ -167,6 +167,37 @@ def test_exact_rows_and_knn_many_agree_with_knn():
         np.testing.assert_array_equal(many[0], full)
 
 
+@pytest.mark.parametrize("side_by_side", [True, False])
+def test_knn_many_progress_counts_both_searches(monkeypatch, side_by_side):
+    """One (done, total) over both searches, side by side (threads) or one after the other (large N); the
+    lists come back as int32 and equal knn's."""
+    import mmwe.neighbors as nb
+
+    if not side_by_side:
+        monkeypatch.setattr(nb, "_SIDE_BY_SIDE_BYTES", 0)
+    X = ternary_with_duplicates(6, 500)
+    calls = []
+    with thread_limit(2):
+        many = knn_many([X, X[::-1].copy()], 9, block_size=64, progress=lambda d, t: calls.append((d, t)))
+    assert all(m.dtype == np.int32 for m in many)
+    np.testing.assert_array_equal(many[0], knn(X, 9))
+    total = calls[-1][1]
+    assert calls[-1] == (total, total) and total > 2  # ends complete, after more than one block pair
+    assert all(t == total for _, t in calls[len(calls) // 2:])  # once both have started, the total is fixed
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) or side_by_side  # one after the other: in order
+
+
+def test_mnno_report_progress_names_each_stage():
+    rng = np.random.default_rng(0)
+    V, Z = rng.standard_normal((300, 8)).astype(np.float32), rng.standard_normal((300, 5)).astype(np.float32)
+    seen = {}
+    r = mnno_report(V, Z, k=5, permutations=4, progress=lambda d, t, what: seen.setdefault(what, []).append((d, t)))
+    assert set(seen) == {"neighbour search", "permutations"}
+    assert seen["permutations"][-1] == (4, 4)
+    d, t = seen["neighbour search"][-1]
+    assert d == t and r["mnno"] == pytest.approx(mnno(V, Z, k=5), abs=1e-12)
+
+
 def test_zero_rows_under_cosine_score_zero():
     X = binary_with_duplicates(7, 400, 12, p=0.1)  # p = 0.1, d = 12: about a quarter of the rows are zero
     assert (X.sum(axis=1) == 0).sum() > 50

@@ -66,6 +66,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -737,7 +738,8 @@ def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool 
         return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress)
 
 
-def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
+def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], None] | None = None,
+             **options) -> list[np.ndarray]:
     """``knn`` of several matrices (e.g. the two sides of a pair), run side by side for the exact backend.
 
     With T = ``_threads()`` >= 2, each of the m searches runs in its own thread with T // m
@@ -748,19 +750,35 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, **options) -> list[np.ndarray]:
 
     The lists come back as int32 (N < 2^31 always holds, see ``_IDX_CAP``): the lists already found are kept
     while the next set is searched, so at N = 1M, K = 10 each costs 40 MB instead of 80 MB.
+    ``progress(done, total)`` counts the block pairs of all the exact (or torch) searches together.
     """
+    if progress is not None:  # one (done, total) over all sets; searches may report from worker threads
+        counts, lock = [[0, 0] for _ in Xs], threading.Lock()
+
+        def part(i: int) -> Callable[[int, int], None]:
+            def report(done: int, total: int) -> None:
+                with lock:
+                    counts[i] = [done, total]
+                    known = [t for _, t in counts if t]
+                    whole = sum(known) * len(Xs) // len(known)  # sets not started yet: as big as those started
+                    progress(sum(d for d, _ in counts), whole)
+            return report
+        parts = [part(i) for i in range(len(Xs))]
+    else:
+        parts = [None] * len(Xs)
     budget = _threads()
     copies = sum(4 * np.asarray(X).shape[0] * (np.asarray(X).shape[1] if np.ndim(X) == 2 else 1) for X in Xs)
     backend, ties = options.get("backend", "exact"), options.get("ties", "index")
     if backend != "exact" or ties == "sklearn" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
-        return [knn(X, k, **options).astype(np.int32) for X in Xs]  # one at a time: one working copy alive
+        return [knn(X, k, progress=part, **options).astype(np.int32)  # one at a time: one working copy alive
+                for X, part in zip(Xs, parts)]
     Xs = [check_knn_input(X, k) for X in Xs]  # report bad input before starting threads
     metric = options.get("metric", "cosine")
     _check_search(backend, metric, ties)
-    args = (k, metric, options.get("include_self", False), backend, ties, options.get("block_size", 4096), None, None)
+    args = (k, metric, options.get("include_self", False), backend, ties, options.get("block_size", 4096), None)
     per = max(1, budget // len(Xs))
     with _blas_threads(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
-        futures = [pool.submit(_run, X, *args) for X in Xs]
+        futures = [pool.submit(_run, X, *args, part) for X, part in zip(Xs, parts)]
         return [f.result().astype(np.int32) for f in futures]
 
 

@@ -45,15 +45,15 @@ def mnno(
                                  ("--device", device, ("auto", "cpu", "cuda"))):
         one_of(flag, value, choices)
     A, B = load_pair(a, b)[:2]  # input errors before torch is imported (the row names are not kept: 60 MB at 1M)
-    from mmwe.metrics.overlap import mnno_report  # torch
+    from mmwe.metrics.overlap import mnno_report  # numpy and threadpoolctl only: no torch on the CPU
     from mmwe.neighbors import backend_on
 
     backend = backend_on(device, backend, ties)
-    with progress_bar(disable=json or not permutations) as bar:
+    with progress_bar(disable=json) as bar:  # the neighbour search, then the shuffles
         update = bar_callback(bar)
         r = {"a": a, "b": b, **mnno_report(A, B, k=k, metric=metric, include_self=include_self, seed=seed,
                                            permutations=permutations, backend=backend, ties=ties, alignment=alignment,
-                                           progress=lambda done, total, what="permutations": update(done, total, what))}
+                                           progress=update)}
     if json:
         return print_json(r)
     rows = [("mNNO", f"{r['mnno']:.4f}"), ("chance", f"{r['chance']:.4f}"),

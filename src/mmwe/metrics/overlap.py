@@ -78,11 +78,14 @@ def permutation_null(NV: np.ndarray, NZ: np.ndarray, permutations: int, *, seed:
 def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine",
                 include_self: bool = False, permutations: int = 0, seed: int = 0, backend: Backend = "exact",
                 ties: Ties = "index", alignment: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> dict:
+                progress: Callable[[int, int, str], None] | None = None) -> dict:
     """mNNO with its context: keys mnno, n, k, metric, include_self, backend, ties, chance, ratio_to_chance,
     overlap_std (per-point overlap fraction); with ``permutations`` > 0 also null_mean, null_std, p_value
     (one-sided, (1 + #null >= observed) / (1 + permutations)); with ``backend="hnsw"`` also recall (recall@K
     of both sets' lists against exact search, 1000 rows).
+
+    ``progress(done, total, what)`` follows the neighbour search (what = "neighbour search", block pairs of
+    both searches) and then the shuffles (what = "permutations").
 
     ``alignment=True`` (off by default: computed only when asked) adds mutual_knn and cka. Their cost: CKA is
     three d x d products in float64, O(N d^2), 0.7 s at N = 30k, d = 300 (benchmarks/README.md); mutual k-NN
@@ -91,7 +94,8 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
     """
     V, Z = _check_pair(V, Z, k)
     opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties)
-    NV, NZ = knn_many([V, Z], k, **opts)
+    search = (lambda done, total: progress(done, total, "neighbour search")) if progress else None
+    NV, NZ = knn_many([V, Z], k, progress=search, **opts)
     per_point = overlap_counts(NV, NZ) / k
     n = len(V)
     out = {"mnno": float(per_point.mean()), "n": n, "k": k, "metric": metric, "include_self": include_self,
@@ -102,7 +106,8 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
         recalls = [knn_recall(X, L, metric=metric, include_self=include_self, seed=seed) for X, L in ((V, NV), (Z, NZ))]
         out["recall"] = float(np.mean(recalls))
     if permutations > 0:
-        null = permutation_null(NV, NZ, permutations, seed=seed, progress=progress)
+        shuffles = (lambda done, total: progress(done, total, "permutations")) if progress else None
+        null = permutation_null(NV, NZ, permutations, seed=seed, progress=shuffles)
         out.update(permutations=permutations, null_mean=float(null.mean()), null_std=float(null.std(ddof=1))
                    if permutations > 1 else 0.0, p_value=float((1 + (null >= out["mnno"]).sum()) / (1 + permutations)))
     if alignment:
