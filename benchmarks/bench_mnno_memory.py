@@ -78,8 +78,7 @@ def run_cli(args: argparse.Namespace) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for name, seed in (("V", 1), ("Z", 2)):
-        del_me = random_matrix(args.n, args.d, seed, folder / f"{name}.npy")
-        del del_me
+        random_matrix(args.n, args.d, seed, folder / f"{name}.npy")  # written to disk; the memmap is dropped
     t_gen = time.perf_counter() - t0
     mmwe = Path(sys.executable).with_name("mmwe")
     cmd = [str(mmwe), "mnno", str(folder / "V.npy"), str(folder / "Z.npy"), "--k", str(args.k), "--json"]
@@ -118,13 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
                     help="time the whole `mmwe mnno` command on inputs written to DIR (see the docstring)")
     args = ap.parse_args(argv)
     if args.cli:
-        result = run_cli(args)
-        if args.json:
-            print(json.dumps(result))
-        else:
-            for key, value in result.items():
-                print(f"{key:>24}: {value}")
-        return result
+        return _show(run_cli(args), args.json)
 
     from threadpoolctl import threadpool_limits  # the exact search's only pools: BLAS (+ OpenMP for faiss)
 
@@ -179,7 +172,12 @@ def main(argv: list[str] | None = None) -> dict:
         result["chance"] = chance_overlap(args.n, args.k)
     elif state["fraction"] > 0:
         result["estimated_full_seconds"] = round(seconds / state["fraction"])
-    if args.json:
+    return _show(result, args.json)
+
+
+def _show(result: dict, as_json: bool) -> dict:
+    """Print the result (one JSON line, or aligned key: value lines) and return it."""
+    if as_json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
