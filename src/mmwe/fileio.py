@@ -1,17 +1,27 @@
-"""Small file helpers shared by every writer: atomic output and friendly path checks."""
+"""Small file helpers shared by every writer: atomic output, friendly path checks and output locks.
+
+Faults (README "Reliability"): an atomic writer that meets a full disk, a quota or a read-only folder raises
+``OutputError`` (one line naming the output and what to do) after removing its temporary file; temporary files
+left by a killed process (``.NAME.PID.XXXX.tmp``, PID no longer running) are removed by the next writer of NAME.
+``lock_output`` keeps two runs from writing the same output: the second one refuses, naming the first.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from mmwe.errors import MmweError
+from mmwe.errors import MmweError, OutputError, is_write_fault
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -32,42 +42,182 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _temp_for(p: Path, suffix: str) -> str:
+    """A new temporary file beside ``p`` named .NAME.PID.XXXX.tmp; those of dead processes are removed first."""
+    parent = p.parent if str(p.parent) else Path(".")
+    prefix = f".{p.name}."
+    for old in parent.glob(f"{glob_escape(prefix)}*.tmp*"):
+        pid = old.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                old.unlink()
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=suffix, dir=parent)
+    os.close(fd)
+    return tmp
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters quoted."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _failed(exc: BaseException, p: Path) -> BaseException:
+    """What a writer raises when writing ``p`` failed with ``exc``: a one-line OutputError for disk faults.
+
+    Some writers hide the OSError: torch.save raises RuntimeError ("basic_ios::clear: iostream error", "unexpected
+    pos") from its C++ stream. Such an error with less than 1 MiB left on the disk is taken for a full disk.
+    """
+    if is_write_fault(exc):
+        return OutputError.from_os_error(exc, p)
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and any(m in text for m in ("iostream error", "unexpected pos", "write")):
+        with contextlib.suppress(OSError):
+            st = os.statvfs(p.parent if str(p.parent) else ".")
+            if st.f_bavail * st.f_frsize < 1 << 20:
+                return OutputError.from_os_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), p)
+    return exc
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
-    A crash or an exception leaves either the previous complete file or none: never a partial one.
+    A crash or an exception leaves either the previous complete file or none: never a partial one. A full disk
+    (or a read-only folder...) raises ``OutputError`` naming ``path``.
     """
     p = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as fh:
+        tmp = _temp_for(p, ".tmp")
+    except OSError as exc:
+        raise _failed(exc, p) from None
+    try:
+        with open(tmp, mode, **open_kwargs) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; outputs get the usual permissions
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        err = _failed(exc, p)
+        if err is exc:
+            raise
+        raise err from None
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path for writers that want a file name (np.save, pyarrow); rename on success."""
     p = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + "".join(p.suffixes),
-                               dir=p.parent if str(p.parent) else ".")
-    os.close(fd)
+    try:
+        tmp = _temp_for(p, ".tmp" + "".join(p.suffixes))
+    except OSError as exc:
+        raise _failed(exc, p) from None
     try:
         yield Path(tmp)
         os.chmod(tmp, _umask_mode())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        err = _failed(exc, p)
+        if err is exc:
+            raise
+        raise err from None
+
+
+# -- output locks ------------------------------------------------------------------------------------------------
+_LOCKS: dict[str, tuple[int, Path]] = {}  # resolved output -> (open lock file descriptor, lock file)
+
+
+def lock_file(path: str | os.PathLike) -> Path:
+    """The lock file of an output: .NAME.lock beside it."""
+    p = Path(path)
+    return p.parent / f".{p.name}.lock"
+
+
+def lock_output(path: str | os.PathLike) -> Path:
+    """Hold the lock of output ``path`` until ``release_output`` (or the process ends, however it ends).
+
+    The lock is an ``flock`` on ``.NAME.lock`` beside the output, which holds the pid and command of its holder;
+    the kernel drops it when the holder dies, so a stale lock file (SIGKILL, power cut) is simply taken over.
+    A second process that asks for a held lock gets MmweError naming the holder. Re-entrant within a process.
+    """
+    import fcntl
+    import json
+
+    p = Path(path)
+    key = str(p.absolute())
+    if key in _LOCKS:
+        return _LOCKS[key][1]
+    lock = lock_file(p)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _failed(exc, p) from None
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise (_failed(exc, p) if is_write_fault(exc) else exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise MmweError(f"another mmwe run is writing this output ({holder}; lock {lock}); fix: wait for it "
+                            "to end, or choose another --out", path=p) from None
+        try:  # the holder may have removed the file between our open and our flock: lock the new one
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    info = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv)[:300]}
+    with contextlib.suppress(OSError):  # a full disk may refuse even these bytes: the flock still holds
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps(info) + "\n").encode("utf-8"))
+    _LOCKS[key] = (fd, lock)
+    return lock
+
+
+def _holder(fd: int) -> str:
+    """'pid 123, started ..., command ...' from a lock file."""
+    import json
+
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        return f"pid {info['pid']}, started {info['started']}: {info['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "pid not yet recorded"
+
+
+def release_output(path: str | os.PathLike | None = None) -> None:
+    """Release the lock of ``path`` (every lock this process holds when None) and remove its lock file."""
+    keys = list(_LOCKS) if path is None else [str(Path(path).absolute())]
+    for key in keys:
+        if key not in _LOCKS:
+            continue
+        fd, lock = _LOCKS.pop(key)
+        with contextlib.suppress(OSError):
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                os.unlink(lock)  # while still locked: a waiting process re-checks the inode and retries
+        os.close(fd)
+
+
+atexit.register(release_output)
 
 
 def json_ready(obj: Any, *, drop_private: bool = False) -> Any:

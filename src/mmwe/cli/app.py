@@ -1,7 +1,7 @@
 """The ``mmwe`` typer app, its global options, --help in data-flow order, and ``main`` (the entry point).
 
-Command modules register on ``app``, or on a sub-command ``group(name, help)``. User errors (``MmweError``) print
-one line and exit 2; anything else is an internal error.
+Command modules register on ``app``, or on a sub-command ``group(name, help)``. User errors (``MmweError``) and
+disk faults (``mmwe.errors.user_message``) print one line and exit 2; anything else is an internal error.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typer.core import TyperGroup
 
 from mmwe import __version__
 from mmwe.cli.console import set_quiet
-from mmwe.errors import MmweError
+from mmwe.errors import MmweError, user_message
+from mmwe.fileio import release_output
 
 PANELS = {  # --help panels in data-flow order, with the top-level commands each lists
     "Corpus and features": ("corpus", "features", "classify"),
@@ -90,10 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         app(args=args, prog_name="mmwe")  # standalone: usage errors print and exit 2 by themselves
     except SystemExit as exc:  # typer ends even a successful run with SystemExit: hand back its code
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
-    except MmweError as exc:
-        print(f"mmwe: error: {exc}", file=sys.stderr)
+    except (MmweError, OSError) as exc:  # OSError: a full disk, a read-only folder... (others are internal errors)
+        if (line := user_message(exc, args)) is None:
+            raise
+        print(f"mmwe: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mmwe: interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_output()  # the --out locks (mmwe.fileio.lock_output)
     return 0

@@ -8,7 +8,7 @@ import typer
 
 from mmwe.cli.app import app
 from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
-from mmwe.cli.options import at_least, one_of
+from mmwe.cli.options import at_least, one_of, unicode_errors_option
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
 from mmwe.vectors import load
 
@@ -28,6 +28,7 @@ def eval_words(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Read only the first N vectors of each set.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON rows instead of a table.")] = False,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Spearman/Pearson of word-pair ratings vs vector similarity; Steiger's p of each set vs the first (*: p<0.05)."""
     from mmwe.metrics.wordsim import evaluate_sets  # scipy.stats: a second to import
@@ -35,7 +36,7 @@ def eval_words(
     one_of("--similarity", similarity, ("cosine", "euclidean"))
     at_least("--n-boot", n_boot, 1)
     benches = [load_benchmark(b, lowercase=not case_sensitive) for b in benchmark or BUILTIN_BENCHMARKS]
-    sets = [(name, load(name, limit=limit)) for name in vectors]
+    sets = [(name, load(name, limit=limit, unicode_errors=unicode_errors)) for name in vectors]
     rows = evaluate_sets(sets, benches, similarity=similarity, impute_mean=impute_mean, ci=ci, n_boot=n_boot, seed=seed)
     if json:
         return print_json(rows)

@@ -9,7 +9,7 @@ import typer
 
 from mmwe.cli.app import group
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar
-from mmwe.cli.options import config_options, out_option
+from mmwe.cli.options import config_options, out_option, unicode_errors_option
 from mmwe.datasets.paired import load_pair, read_matrix_file, write_matrix_file
 from mmwe.errors import MmweError
 from mmwe.fileio import check_output_path
@@ -26,11 +26,12 @@ def train(
     out: Annotated[str, out_option("Output model file (torch, read with weights_only).")],
     untrained: Annotated[bool, typer.Option("--untrained", help="Save the network at initialisation.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
     overrides: dict | None = None,
 ) -> None:
     """Train a map f with f(X) ~ Y (or save it untrained) and write it to --out."""
     check_output_path(out)
-    X, Y, _names = load_pair(x, y)
+    X, Y, _names = load_pair(x, y, unicode_errors=unicode_errors)
     from mmwe.maps import MapConfig, fit_map, untrained_map  # torch
 
     cfg = replace(MapConfig(), **overrides).validate()
@@ -60,10 +61,11 @@ def apply(
     x: Annotated[str, typer.Argument(help=_X_HELP)],
     out: Annotated[str, out_option("Output: .npy, .csv (label,v1,...), or a vector file (.txt/.vec/.bin).")],
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Map every row of X with a trained map and write the predictions f(X)."""
     check_output_path(out)
-    names, X = read_matrix_file(x)
+    names, X = read_matrix_file(x, unicode_errors=unicode_errors)
     from mmwe.maps import CrossModalMap  # torch
 
     fmap = CrossModalMap.load(model)

@@ -8,7 +8,7 @@ import typer
 
 from mmwe.cli.app import app
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar
-from mmwe.cli.options import at_least, one_of
+from mmwe.cli.options import at_least, one_of, unicode_errors_option
 from mmwe.datasets.paired import load_pair
 
 
@@ -31,6 +31,7 @@ def mnno(
                                                  "pass).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Mean nearest-neighbour overlap mNNO^K(A, B) of paired sets, with its chance level.
 
@@ -44,7 +45,8 @@ def mnno(
                                  ("--backend", backend, ("exact", "torch", "faiss", "hnsw")),
                                  ("--device", device, ("auto", "cpu", "cuda"))):
         one_of(flag, value, choices)
-    A, B = load_pair(a, b)[:2]  # input errors before torch is imported (the row names are not kept: 60 MB at 1M)
+    # input errors before torch is imported (the row names are not kept: 60 MB at 1M)
+    A, B = load_pair(a, b, unicode_errors=unicode_errors)[:2]
     from mmwe.metrics.overlap import mnno_report  # numpy and threadpoolctl only: no torch on the CPU
     from mmwe.neighbors import backend_on
 

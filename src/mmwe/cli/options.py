@@ -26,6 +26,7 @@ from rich.markup import escape
 
 import mmwe
 from mmwe.errors import MmweError
+from mmwe.fileio import lock_output
 
 _NAMES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "Literal": Literal, "None": None}
 _FILES = "Settings from a file or KEY=VALUE"
@@ -171,12 +172,20 @@ def _make_parent(value: Any) -> Any:
         except OSError as exc:
             raise MmweError(f"--out: cannot create the folder {Path(value).parent} ({exc.strerror or exc}); fix: "
                             "choose another --out", path=value) from None
+        lock_output(value)  # a second run writing it refuses, naming this one (released when `main` returns)
     return value
 
 
 def out_option(help: str) -> Any:
-    """``--out``: its missing parent folders are created (mkdir -p) as soon as it is read."""
+    """``--out``: its missing parent folders are created (mkdir -p) and the output locked as soon as it is read."""
     return typer.Option("--out", help=help, callback=_make_parent)
+
+
+def unicode_errors_option() -> Any:
+    """``--unicode-errors``, for commands that read word vectors (``mmwe.vectors.load(..., unicode_errors=)``)."""
+    return typer.Option("--unicode-errors", metavar="<strict|replace|ignore>", help="Words in a vector file that are "
+                        "not UTF-8: strict (an error naming the line), replace (U+FFFD, as gensim) or ignore (drop).",
+                        callback=lambda v: one_of("--unicode-errors", v, ("strict", "replace", "ignore")) or v)
 
 
 def at_least(flag: str, value: int | None, low: int) -> None:

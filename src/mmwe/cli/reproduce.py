@@ -11,6 +11,7 @@ import typer
 
 from mmwe.cli.app import app
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar, quiet
+from mmwe.fileio import lock_output
 from mmwe.report.tables import format_cell
 
 reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
@@ -54,6 +55,7 @@ def collell(
     from mmwe.report import result_table, summary_text, write_run_report
 
     lib, cfg = collell_experiment(exp, **opts)
+    _ = out is None or lock_output(out)  # a second run writing the same --out refuses (released when main returns)
     log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
     with progress_bar(disable=json_out) as bar:
         result = lib.run(cfg, bar_callback(bar), log=log)
@@ -101,6 +103,7 @@ def mao(
     opts = {name: v for name, v in locals().items() if name != "json_out"}  # the library's options
     from mmwe.experiments.mao_study import reproduce_mao
 
+    lock_output(out)  # a second run writing the same --out refuses (released when `main` returns)
     log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
     with progress_bar(disable=json_out) as bar:
         result, text = reproduce_mao(**opts, log=log, progress=bar_callback(bar))

@@ -8,7 +8,7 @@ import typer
 
 from mmwe.cli.app import app, group
 from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
-from mmwe.cli.options import out_option
+from mmwe.cli.options import out_option, unicode_errors_option
 from mmwe.datasets.triplets import MineConfig, load_triplets, mine_triplets, read_clicks, write_tsv
 from mmwe.vectors import load
 
@@ -23,12 +23,14 @@ def eval_triplets(
     ci: Annotated[bool, typer.Option(help="Bootstrap 95% confidence interval.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Triplet accuracy: fraction of covered triplets where cosdist(base, pos) < cosdist(base, neg)."""
     from mmwe.metrics.triplets import evaluate_triplet_sets  # scipy.stats: a second to import
 
     tset = load_triplets(dataset)
-    rows = evaluate_triplet_sets([(name, load(name)) for name in vectors], tset, ci=ci, seed=seed)
+    sets = [(name, load(name, unicode_errors=unicode_errors)) for name in vectors]
+    rows = evaluate_triplet_sets(sets, tset, ci=ci, seed=seed)
     if json:
         return print_json(rows)
     print_table(f"triplet accuracy on {tset.name} ({len(tset)} triplets)",

@@ -9,8 +9,8 @@ import typer
 
 from mmwe.cli.app import group
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar
-from mmwe.cli.options import at_least, out_option
-from mmwe.fileio import check_output_path
+from mmwe.cli.options import at_least, out_option, unicode_errors_option
+from mmwe.fileio import check_output_path, lock_output
 from mmwe.vectors import FORMATS, describe, detect_format, load, save
 
 vectors_app = group("vectors", "Read, convert and inspect word-vector files.")
@@ -25,11 +25,13 @@ def convert(
     from_fmt: Annotated[str | None, typer.Option("--from", help=f"Input format (default: found): {_FORMATS}")] = None,
     to_fmt: Annotated[str | None, typer.Option("--to", help=f"Output format (default: by suffix): {_FORMATS}")] = None,
     limit: Annotated[int | None, typer.Option(help="Keep only the first N vectors.")] = None,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Convert a word-vector file to another format (written atomically)."""
     at_least("--limit", limit, 1)
     check_output_path(dst)  # fail before a long read
-    vecs = load(src, fmt=from_fmt, limit=limit)
+    lock_output(dst)  # a second run writing the same OUT refuses (released when `main` returns)
+    vecs = load(src, fmt=from_fmt, limit=limit, unicode_errors=unicode_errors)
     save(vecs, dst, fmt=to_fmt)
     typer.echo(f"wrote {len(vecs)} vectors x {vecs.dim} dims to {dst}")
 
@@ -39,11 +41,13 @@ def info(
     path: Annotated[str, typer.Argument(help=_IN)],
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     show: Annotated[int, typer.Option(help="How many first words to list.")] = 10,
+    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
     """Print the size, format, first words and norm summary of a vector file."""
     at_least("--show", show, 0)
     fmt, gz = detect_format(path)
-    report = {"path": path, "format": fmt + (" (gzip)" if gz else ""), **describe(load(path), show=show)}
+    vecs = load(path, unicode_errors=unicode_errors)
+    report = {"path": path, "format": fmt + (" (gzip)" if gz else ""), **describe(vecs, show=show)}
     if json:
         return print_json(report)
     fmt_value = {dict: lambda d: "  ".join(f"{k}={v:.4g}" for k, v in d.items()), list: " ".join}

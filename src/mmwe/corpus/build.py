@@ -51,11 +51,28 @@ def resolve_sources(sources: list[str], reader: str = "auto") -> list[tuple[str,
         raise MmweError("expected at least one source (a file, a folder, or 'openmoji'), got none")
     out = []
     for s in sources:
+        s = download_shards(s)
         spec = detect_reader(s) if reader == "auto" else get_reader(reader)
         if not spec.builtin and not Path(s).exists():
             raise MmweError("source not found; check the path", path=s)
         out.append((s, spec))
     return out
+
+
+def download_shards(source: str) -> str:
+    """The shards folder of a `mmwe corpus download` folder (recognised by its download.json), else ``source``.
+
+    A download folder also holds urls.parquet, its copy of the URL list: that is never the corpus (URL-only rows,
+    failed downloads included), its shards are.
+    """
+    p = Path(source)
+    if not (p.is_dir() and (p / "download.json").is_file()):
+        return source
+    shards = p / "shards"
+    if not (shards.is_dir() and any(shards.glob("*.tar"))):
+        raise MmweError("expected the webdataset shards of this download folder in shards/*.tar, got none; fix: "
+                        "run the same `mmwe corpus download` again (it resumes)", path=p)
+    return str(shards)
 
 
 def default_configs(specs: list[ReaderSpec]) -> tuple[PreprocessConfig, SplitConfig]:

@@ -363,6 +363,9 @@ def _jsonl_object(line: bytes | None, opts: ReadOptions) -> Any:
 def read_parquet(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     wanted = (*IMAGE_KEYS, *SENTENCE_KEYS)
     for f in _files(source, ("*.parquet",)):
+        if f.name == "urls.parquet" and any((f.parent / m).is_file() for m in ("download.json", "urls.sha256")):
+            raise MmweError("expected a corpus, got the URL list of a `mmwe corpus download` folder (URLs, no "
+                            f"images); fix: mmwe corpus build {f.parent} (reads its downloaded shards)", path=f)
         try:
             pf = pq.ParquetFile(f)
         except Exception as exc:  # pyarrow raises several types for a non-Parquet file

@@ -93,8 +93,8 @@ def read_label_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     return labels, np.stack(rows).astype(np.float32)
 
 
-def _load_side(path: str | os.PathLike) -> _Table:
-    """Read one side by its suffix (see the module docstring)."""
+def _load_side(path: str | os.PathLike, unicode_errors: str = "strict") -> _Table:
+    """Read one side by its suffix (see the module docstring); ``unicode_errors`` as in ``mmwe.vectors.load``."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".csv":
@@ -105,7 +105,8 @@ def _load_side(path: str | os.PathLike) -> _Table:
             raise MmweError("file not found", path=p)
         M = check_matrix(read_npy(p), min_rows=0, min_cols=0, path=p, messages=_NPY_MESSAGES)  # (N, d) float32
         return _Table(M, None, str(p))
-    vec = vio.load(str(path))  # word vectors: any format vectors.load detects, or a built-in name
+    # word vectors: any format vectors.load detects, or a built-in name
+    vec = vio.load(str(path), unicode_errors=unicode_errors)
     return _Table(vec.matrix, list(vec.words), str(path))
 
 
@@ -139,14 +140,16 @@ def _pair(a: _Table, b: _Table) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return a.matrix[ia], b.matrix[ib], [a.names[i] for i in ia]
 
 
-def load_pair(path_a: str | os.PathLike, path_b: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Two paired matrices (N, d1), (N, d2) and the N row names (labels, words, or row numbers)."""
-    return _pair(_load_side(path_a), _load_side(path_b))
+def load_pair(path_a: str | os.PathLike, path_b: str | os.PathLike, *,
+              unicode_errors: str = "strict") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Two paired matrices (N, d1), (N, d2) and the N row names (labels, words, or row numbers); word-vector files
+    are read with ``unicode_errors`` (see ``mmwe.vectors.load``)."""
+    return _pair(_load_side(path_a, unicode_errors), _load_side(path_b, unicode_errors))
 
 
-def read_matrix_file(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarray]:
+def read_matrix_file(path: str | os.PathLike, *, unicode_errors: str = "strict") -> tuple[list[str] | None, np.ndarray]:
     """(row names, (N, d) matrix) of one input as ``load_pair`` reads a side; names None for a bare ``.npy``."""
-    side = _load_side(path)
+    side = _load_side(path, unicode_errors)
     return side.names, side.matrix
 
 

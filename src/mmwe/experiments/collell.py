@@ -196,8 +196,11 @@ def map_config(data: PairedData, direction: str, model: str, cfg: CollellConfig,
 
 
 def regression_scores(Y: np.ndarray, F: np.ndarray) -> dict:
-    """MSE (mean over rows of the per-row mean squared error) and R^2 (sklearn, uniform over outputs)."""
-    return {"mse": float(np.mean((F.astype(np.float64) - Y) ** 2)), "r2": float(r2_score(Y, F))}
+    """MSE (mean over rows of the per-row mean squared error) and R^2 variance-weighted over the outputs (sklearn's
+    ``multioutput="variance_weighted"``: 1 - total residual / total variance, so that near-constant target
+    dimensions cannot drive it to -1000s as the uniform mean of per-dimension R^2 does)."""
+    return {"mse": float(np.mean((F.astype(np.float64) - Y) ** 2)),
+            "r2": float(r2_score(Y, F, multioutput="variance_weighted"))}
 
 
 def retrieval_scores(data: PairedData, direction: str, Y: np.ndarray, F: np.ndarray, ks) -> dict:

@@ -123,11 +123,12 @@ def map_config(model: str, cfg: ImaginedConfig, *, trained: bool) -> MapConfig:
 
 
 def heldout_scores(f: CrossModalMap, X: np.ndarray, Y: np.ndarray) -> dict:
-    """MSE, R^2 (uniform over outputs) and the mean cosine of f(x) with y on held-out rows."""
+    """MSE, R^2 (variance-weighted over outputs: 1 - total residual / total variance, as sklearn's
+    ``multioutput="variance_weighted"``) and the mean cosine of f(x) with y on held-out rows."""
     F = f.predict(X).astype(np.float64)  # (n, dy)
     Y = Y.astype(np.float64)
     ss_res, ss_tot = ((Y - F) ** 2).sum(0), ((Y - Y.mean(0)) ** 2).sum(0)
-    r2 = float(np.mean(1 - ss_res[ss_tot > 0] / ss_tot[ss_tot > 0])) if (ss_tot > 0).any() else float("nan")
+    r2 = float(1 - ss_res.sum() / ss_tot.sum()) if ss_tot.sum() > 0 else float("nan")
     cos = (F * Y).sum(1) / np.maximum(np.linalg.norm(F, axis=1) * np.linalg.norm(Y, axis=1), 1e-12)
     return {"n": int(X.shape[0]), "mse": float(np.mean((F - Y) ** 2)), "r2": r2, "cosine": float(cos.mean())}
 

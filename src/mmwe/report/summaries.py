@@ -10,7 +10,7 @@ SIMILARITIES = ("cosine", "euclidean")
 
 EXP1_COLUMNS = [("dataset", "dataset"), ("direction", "direction"), ("map", "map"),
                 ("mnno_x_fx", "mNNO(X,f(X))"), ("mnno_y_fx", "mNNO(Y,f(X))"), ("mnno_x_y", "mNNO(X,Y)"),
-                ("mse", "MSE"), ("r2", "R2"), ("r@1", "R@1"), ("r@5", "R@5"), ("r@10", "R@10"),
+                ("mse", "MSE"), ("r2", "R2 (var.-weighted)"), ("r@1", "R@1"), ("r@5", "R@5"), ("r@10", "R@10"),
                 ("median_rank", "med. rank"), ("mAP", "mAP"), ("zs_top1", "ZS top-1"), ("zs_top5", "ZS top-5"),
                 ("input_closer", "X closer")]
 
