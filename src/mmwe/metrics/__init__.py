@@ -1,6 +1,7 @@
 """Evaluation metrics: pure functions of arrays (or vectors + a benchmark) returning plain dicts with coverage.
 
-Modules: ``overlap`` (mNNO, mutual kNN, CKA), ``wordsim`` (word-similarity Spearman/Pearson), ``triplets``
+Modules: ``overlap`` (mNNO), ``alignment`` (the Platonic-representation metrics: mutual/cycle/LCS/edit-distance
+kNN, CKA, unbiased CKA, CKNNA, SVCCA), ``wordsim`` (word-similarity Spearman/Pearson), ``triplets``
 (phrase-triplet accuracy), ``retrieval`` (R@k, mAP, zero-shot top-k), ``stats`` (bootstrap CIs, Steiger, McNemar).
 The functions are also importable from here, as a newcomer would type them::
 
@@ -18,8 +19,12 @@ import importlib
 _API = {
     "mnno": ("overlap", "mnno"), "mnno_report": ("overlap", "mnno_report"),
     "chance_overlap": ("overlap", "chance_overlap"), "overlap_score": ("overlap", "overlap_score"),
-    "permutation_null": ("overlap", "permutation_null"), "mutual_knn": ("overlap", "mutual_knn"),
-    "linear_cka": ("overlap", "linear_cka"),
+    "permutation_null": ("overlap", "permutation_null"), "mutual_knn": ("alignment", "mutual_knn"),
+    "linear_cka": ("alignment", "linear_cka"), "cycle_knn": ("alignment", "cycle_knn"),
+    "lcs_knn": ("alignment", "lcs_knn"), "edit_distance_knn": ("alignment", "edit_distance_knn"),
+    "cka": ("alignment", "cka"), "unbiased_cka": ("alignment", "unbiased_cka"), "cknna": ("alignment", "cknna"),
+    "svcca": ("alignment", "svcca"), "alignment_report": ("alignment", "alignment_report"),
+    "preprocess_alignment": ("alignment", "preprocess"),
     "evaluate_wordsim": ("wordsim", "evaluate"), "compare_wordsim": ("wordsim", "compare"),
     "pair_similarities": ("wordsim", "pair_similarities"),
     "triplet_accuracy": ("triplets", "triplet_accuracy"), "evaluate_triplets": ("triplets", "evaluate_triplets"),

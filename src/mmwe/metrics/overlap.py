@@ -7,9 +7,9 @@ modalities?"). ``include_self=False`` (default) follows the paper's definition (
 (default) orders exactly, ties -> lower index; ``ties="sklearn"`` runs the released code's scikit-learn search,
 which reproduces its numbers bit for bit (it breaks ties at the K-th place among duplicated rows its own way).
 
-Also here: the chance level of mNNO, a permutation null (shuffle the pairing), ``mutual_knn`` (the mutual
-k-NN alignment of the Platonic Representation Hypothesis, Huh et al. 2024) and ``linear_cka`` (Kornblith et
-al. 2019). Everything is a pure function of arrays returning floats or a plain dict.
+Also here: the chance level of mNNO and a permutation null (shuffle the pairing). ``mutual_knn`` and
+``linear_cka`` live in ``mmwe.metrics.alignment`` with the other Platonic-representation metrics (imported here
+too). Everything is a pure function of arrays returning floats or a plain dict.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.neighbors import Backend, Metric, Ties, check_knn_input, knn_many, knn_recall, overlap_counts
+from mmwe.metrics.alignment import alignment_report, linear_cka, mutual_knn  # noqa: F401 (the last two: re-exported)
+from mmwe.neighbors import Backend, Metric, Precision, Ties, check_knn_input, knn_many, knn_recall, overlap_counts
 from mmwe.validation import check_paired
 
 
@@ -48,10 +49,10 @@ def overlap_score(NV: np.ndarray, NZ: np.ndarray) -> float:
 
 
 def mnno(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine", include_self: bool = False,
-         backend: Backend = "exact", ties: Ties = "index") -> float:
+         backend: Backend = "exact", ties: Ties = "index", precision: Precision = "auto") -> float:
     """mNNO^K of the paired sets V (N, d1) and Z (N, d2); see the module docstring."""
     V, Z = _check_pair(V, Z, k)
-    opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties)
+    opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties, precision=precision)
     return overlap_score(*knn_many([V, Z], k, **opts))
 
 
@@ -77,7 +78,8 @@ def permutation_null(NV: np.ndarray, NZ: np.ndarray, permutations: int, *, seed:
 
 def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine",
                 include_self: bool = False, permutations: int = 0, seed: int = 0, backend: Backend = "exact",
-                ties: Ties = "index", alignment: bool = False,
+                ties: Ties = "index", alignment: bool = False, kernel: str = "linear", rbf_sigma: float = 1.0,
+                precision: Precision = "auto", world=None,
                 progress: Callable[[int, int, str], None] | None = None) -> dict:
     """mNNO with its context: keys mnno, n, k, metric, include_self, backend, ties, chance, ratio_to_chance,
     overlap_std (per-point overlap fraction); with ``permutations`` > 0 also null_mean, null_std, p_value
@@ -85,17 +87,20 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
     of both sets' lists against exact search, 1000 rows).
 
     ``progress(done, total, what)`` follows the neighbour search (what = "neighbour search", block pairs of
-    both searches) and then the shuffles (what = "permutations").
+    both searches) and then the shuffles (what = "permutations"). ``precision`` (fp32, bf16, auto): the exact
+    search's candidate GEMMs, the same lists; ``world`` (``mmwe.lm.ddp.World``): the search split over the ranks
+    of torchrun (``mmwe.neighbors.knn_many``), the same result on every rank.
 
-    ``alignment=True`` (off by default: computed only when asked) adds mutual_knn and cka. Their cost: CKA is
-    three d x d products in float64, O(N d^2), 0.7 s at N = 30k, d = 300 (benchmarks/README.md); mutual k-NN
-    is free when it equals mNNO (cosine, self excluded, exact, ties="index"), otherwise it is a second pair of
-    cosine searches, as long as the mNNO search itself.
+    ``alignment=True`` (off by default: computed only when asked) adds ``mmwe.metrics.alignment.alignment_report``
+    (mutual_knn, cycle_knn, lcs_knn, edit_distance_knn with chance levels and, with ``permutations``, their nulls;
+    cka and unbiased_cka with ``kernel`` / ``rbf_sigma``, cknna, svcca). Its kNN metrics reuse the mNNO lists when
+    they are its lists (cosine, self excluded, ties="index", exact or torch backend), otherwise it runs a second
+    pair of exact cosine searches, as long as the mNNO search itself.
     """
     V, Z = _check_pair(V, Z, k)
-    opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties)
+    opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties, precision=precision)
     search = (lambda done, total: progress(done, total, "neighbour search")) if progress else None
-    NV, NZ = knn_many([V, Z], k, progress=search, **opts)
+    NV, NZ = knn_many([V, Z], k, progress=search, world=world, **opts)  # world: split over torchrun's ranks
     per_point = overlap_counts(NV, NZ) / k
     n = len(V)
     out = {"mnno": float(per_point.mean()), "n": n, "k": k, "metric": metric, "include_self": include_self,
@@ -111,35 +116,7 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
         out.update(permutations=permutations, null_mean=float(null.mean()), null_std=float(null.std(ddof=1))
                    if permutations > 1 else 0.0, p_value=float((1 + (null >= out["mnno"]).sum()) / (1 + permutations)))
     if alignment:
-        same = metric == "cosine" and not include_self and backend == "exact" and ties == "index"
-        out["mutual_knn"] = out["mnno"] if same else mutual_knn(V, Z, k)
-        out["cka"] = linear_cka(V, Z)
+        same = metric == "cosine" and not include_self and backend in ("exact", "torch") and ties == "index"
+        out.update(alignment_report(V, Z, k=k, kernel=kernel, sigma=rbf_sigma, permutations=permutations, seed=seed,
+                                    lists=(NV, NZ) if same else None))
     return out
-
-
-def mutual_knn(A: np.ndarray, B: np.ndarray, k: int = 10) -> float:
-    """Mutual k-NN alignment of the Platonic Representation Hypothesis code (minhuh/platonic-rep).
-
-    There: features are L2-normalised, neighbours come from the inner-product matrix with its diagonal set
-    to -1e8 (self excluded), and the score is mean_i |knn_A(i) ∩ knn_B(i)| / k. That is exactly mNNO with
-    cosine neighbours and ``include_self=False``; computed here with the exact blocked search (ties -> lower
-    index, where their argsort leaves tie order unspecified).
-    """
-    return mnno(A, B, k=k, metric="cosine", include_self=False)
-
-
-def linear_cka(A: np.ndarray, B: np.ndarray) -> float:
-    """Linear CKA (Kornblith et al. 2019): ||B_c^T A_c||_F^2 / (||A_c^T A_c||_F ||B_c^T B_c||_F).
-
-    A_c, B_c are the column-centred (N, d) matrices; computed in feature space (d x d), never N x N.
-    """
-    A, B = _check_pair(A, B, None)
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
-    A = A - A.mean(axis=0)
-    B = B - B.mean(axis=0)
-    cross = np.linalg.norm(B.T @ A) ** 2
-    denom = np.linalg.norm(A.T @ A) * np.linalg.norm(B.T @ B)
-    if denom == 0:
-        raise MmweError("linear CKA is undefined for a constant set (all rows equal); check the inputs")
-    return float(cross / denom)

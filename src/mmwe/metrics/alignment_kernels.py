@@ -1,0 +1,235 @@
+"""Kernel alignment of two paired representations: CKA (linear and RBF), unbiased CKA, CKNNA and SVCCA.
+
+Definitions: ``../shared/specs/alignment-metrics.md`` (Huh et al. 2024, "The Platonic Representation
+Hypothesis", and its code minhuh/platonic-rep). A (N, dA) and B (N, dB) are paired by row; K = A Aᵀ, L = B Bᵀ
+(linear) or K_ij = exp(-|a_i - a_j|² / (2 σ²)) (RBF).
+
+* HSIC_b(K, L) = trace(K H L H), H = I - 11ᵀ/N. Linear: = |B_cᵀ A_c|_F² with column-centred A_c, B_c.
+* HSIC_u(K, L) (Song et al. 2012, eq. 5), K~, L~ = K, L with zero diagonals:
+  [trace(K~ L~) + (1ᵀK~1)(1ᵀL~1) / ((N-1)(N-2)) - 2/(N-2) · 1ᵀK~L~1] / (N (N-3)). Linear, in O(N d²):
+  trace(K~ L~) = |Aᵀ B|_F² - Σ_i |a_i|² |b_i|²;  1ᵀK~1 = |Σ_i a_i|² - Σ_i |a_i|²;  K~1 = A (Σ_i a_i) - (|a_i|²)_i.
+* cka = HSIC_b(K, L) / (sqrt(HSIC_b(K, K) HSIC_b(L, L)) + 1e-6); unbiased_cka the same with HSIC_u.
+* cknna: masks M_K, M_L from the rows' K nearest other rows (the neighbour lists, N·K non-zeros), M = M_K ∘ M_L,
+  s(K, L) = HSIC_u(M ∘ K, M ∘ L); cknna = s(K, L) / (sqrt(s(K, K) s(L, L)) + 1e-6), s(K, K) with M_K alone.
+  The masked kernels are sparse and not symmetric: trace(P Q) = Σ_ij P_ij Q_ji pairs entry (i, j) with (j, i).
+* svcca: z-scored columns, the first ``cca_dim`` left singular vectors of each side (an exact SVD here; the
+  reference's randomised ``torch.svd_lowrank`` varies by ~0.01), scikit-learn's CCA on them, the mean Pearson
+  correlation of the paired canonical variates.
+
+No dense N x N matrix for the linear kernel or CKNNA; RBF needs all N² kernel entries, computed in blocks of
+``_RBF_BLOCK`` rows (memory O(block · N), time O(N² (dA + dB))). Everything is float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+from mmwe.errors import MmweError
+from mmwe.validation import check_paired
+
+Kernel = Literal["linear", "rbf"]
+KERNELS = ("linear", "rbf")
+EPS = 1e-6  # added to the CKA / CKNNA denominators, as the reference does
+_RBF_BLOCK = 1024  # rows of an RBF kernel block (block x N float64 entries alive per side)
+_GATHER_CELLS = 1 << 22  # row-pair inner products: at most this many gathered values per chunk (32 MB)
+
+
+def as_pair(A: np.ndarray, B: np.ndarray, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets validated (finite, 2-d, same number of rows) and as float64."""
+    A, B = check_paired(A, B, names=("first set", "second set"), dtype=None, min_rows=min_rows)
+    return np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+
+
+def _ratio(kl: float, kk: float, ll: float) -> float:
+    return float(kl / (np.sqrt(max(kk * ll, 0.0)) + EPS))
+
+
+# -- linear kernel, O(N d^2) -------------------------------------------------------------------------------
+def _hsic_b_linear(Ac: np.ndarray, Bc: np.ndarray) -> float:
+    """trace(K H L H) for K = A Aᵀ, L = B Bᵀ, given the column-centred A_c, B_c: |B_cᵀ A_c|_F²."""
+    return float(np.linalg.norm(Bc.T @ Ac) ** 2)
+
+
+def _hsic_u_linear(A: np.ndarray, B: np.ndarray, AtB: np.ndarray | None = None) -> float:
+    """Song et al.'s unbiased HSIC of K = A Aᵀ and L = B Bᵀ in O(N d²) (see the module docstring)."""
+    n = len(A)
+    na, nb = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B)  # the kernels' diagonals
+    sa, sb = A.sum(axis=0), B.sum(axis=0)
+    AtB = A.T @ B if AtB is None else AtB
+    trace = np.linalg.norm(AtB) ** 2 - na @ nb
+    tot_k, tot_l = sa @ sa - na.sum(), sb @ sb - nb.sum()
+    row_k, row_l = A @ sa - na, B @ sb - nb  # K~ 1, L~ 1
+    return float((trace + tot_k * tot_l / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_k @ row_l)) / (n * (n - 3)))
+
+
+def linear_cka(A: np.ndarray, B: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019): |B_cᵀ A_c|_F² / (|A_cᵀ A_c|_F |B_cᵀ B_c|_F), no epsilon.
+
+    A_c, B_c are the column-centred (N, d) matrices; computed in feature space (d x d), never N x N. (``cka``
+    is the same ratio with the reference's + 1e-6 in the denominator.)
+    """
+    A, B = as_pair(A, B)
+    A, B = A - A.mean(axis=0), B - B.mean(axis=0)
+    denom = np.linalg.norm(A.T @ A) * np.linalg.norm(B.T @ B)
+    if denom == 0:
+        raise MmweError("linear CKA is undefined for a constant set (all rows equal); check the inputs")
+    return float(np.linalg.norm(B.T @ A) ** 2 / denom)
+
+
+# -- RBF kernel, blockwise -----------------------------------------------------------------------------------
+def _sq_dists(X: np.ndarray, sq: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """(hi - lo, N) squared distances of rows lo:hi to all rows; exactly 0 on the diagonal."""
+    D = sq[lo:hi, None] + sq[None, :] - 2 * (X[lo:hi] @ X.T)
+    np.maximum(D, 0, out=D)
+    D[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
+    return D
+
+
+def rbf_stats(A: np.ndarray, B: np.ndarray, sigma: float = 1.0,
+              progress: Callable[[int, int], None] | None = None) -> dict:
+    """Sums of the RBF kernels K (of A) and L (of B) that both HSICs need, accumulated block by block.
+
+    Keys: kl, kk, ll (Σ_ij K_ij L_ij etc.), rk, rl (row sums, (N,)). Diagonals are exactly 1.
+    """
+    if not sigma > 0:
+        raise MmweError(f"expected an RBF width sigma > 0, got {sigma}")
+    A, B = as_pair(A, B)
+    n = len(A)
+    sqa, sqb = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B)
+    out = {"kl": 0.0, "kk": 0.0, "ll": 0.0, "rk": np.empty(n), "rl": np.empty(n)}
+    scale = -1.0 / (2.0 * sigma * sigma)
+    for lo in range(0, n, _RBF_BLOCK):
+        hi = min(lo + _RBF_BLOCK, n)
+        K = np.exp(scale * _sq_dists(A, sqa, lo, hi))  # (block, N)
+        L = np.exp(scale * _sq_dists(B, sqb, lo, hi))
+        out["kl"] += float(np.einsum("ij,ij->", K, L))
+        out["kk"] += float(np.einsum("ij,ij->", K, K))
+        out["ll"] += float(np.einsum("ij,ij->", L, L))
+        out["rk"][lo:hi], out["rl"][lo:hi] = K.sum(axis=1), L.sum(axis=1)
+        if progress:
+            progress(hi, n)
+    return out
+
+
+def _rbf_hsics(st: dict, n: int, unbiased: bool) -> tuple[float, float, float]:
+    """(HSIC(K, L), HSIC(K, K), HSIC(L, L)) from ``rbf_stats``."""
+    rows = {"k": st["rk"], "l": st["rl"]}
+    out = []
+    for x, y in (("k", "l"), ("k", "k"), ("l", "l")):
+        sxy = st[x + y] if x + y in st else st[y + x]
+        rx, ry = rows[x], rows[y]
+        if unbiased:  # zero diagonals: the diagonal entries are exactly 1
+            rx, ry = rx - 1.0, ry - 1.0
+            tot = rx.sum() * ry.sum() / ((n - 1) * (n - 2))
+            out.append(((sxy - n) + tot - 2 / (n - 2) * (rx @ ry)) / (n * (n - 3)))
+        else:
+            out.append(sxy - 2 / n * (rx @ ry) + rx.sum() * ry.sum() / n**2)
+    return out[0], out[1], out[2]
+
+
+# -- CKA -----------------------------------------------------------------------------------------------------
+def _check_kernel(kernel: str, n: int, unbiased: bool) -> None:
+    if kernel not in KERNELS:
+        raise MmweError(f"expected kernel in {{{', '.join(KERNELS)}}}, got {kernel!r}")
+    if unbiased and n < 4:
+        raise MmweError(f"unbiased HSIC needs at least 4 rows (it divides by N (N-3)), got {n}")
+
+
+def kernel_scores(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> dict:
+    """{"cka", "unbiased_cka"} of the paired sets, sharing the products (linear) or the blocks (RBF)."""
+    A, B = as_pair(A, B, min_rows=4)
+    _check_kernel(kernel, len(A), True)
+    if kernel == "rbf":
+        st = rbf_stats(A, B, sigma)
+        return {"cka": _ratio(*_rbf_hsics(st, len(A), False)), "unbiased_cka": _ratio(*_rbf_hsics(st, len(A), True))}
+    Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
+    biased = (_hsic_b_linear(Ac, Bc), _hsic_b_linear(Ac, Ac), _hsic_b_linear(Bc, Bc))
+    unbiased = (_hsic_u_linear(A, B), _hsic_u_linear(A, A), _hsic_u_linear(B, B))
+    return {"cka": _ratio(*biased), "unbiased_cka": _ratio(*unbiased)}
+
+
+def cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> float:
+    """CKA with the biased HSIC: HSIC_b(K, L) / (sqrt(HSIC_b(K, K) HSIC_b(L, L)) + 1e-6)."""
+    A, B = as_pair(A, B)
+    _check_kernel(kernel, len(A), False)
+    if kernel == "rbf":
+        return _ratio(*_rbf_hsics(rbf_stats(A, B, sigma), len(A), False))
+    Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
+    return _ratio(_hsic_b_linear(Ac, Bc), _hsic_b_linear(Ac, Ac), _hsic_b_linear(Bc, Bc))
+
+
+def unbiased_cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> float:
+    """CKA with Song et al.'s unbiased HSIC (needs N >= 4)."""
+    return kernel_scores(A, B, kernel=kernel, sigma=sigma)["unbiased_cka"]
+
+
+# -- CKNNA: sparse masked kernels ----------------------------------------------------------------------------
+def pair_dots(X: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """X[rows[t]] · X[cols[t]] for every t, float64, in chunks (never a (len, d) gather of everything)."""
+    out = np.empty(len(rows))
+    step = max(1, _GATHER_CELLS // max(1, X.shape[1]))
+    for s in range(0, len(rows), step):
+        out[s:s + step] = np.einsum("ij,ij->i", X[rows[s:s + step]], X[cols[s:s + step]])
+    return out
+
+
+def _hsic_u_sparse(n: int, p: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   q: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """HSIC_u(P, Q) of two sparse (n, n) matrices given as (rows, cols, values), zero diagonals, no repeats."""
+    (pi, pj, pv), (qi, qj, qv) = p, q
+    # trace(P Q) = Σ P_ij Q_ji: match P's (i, j) with Q's (j, i)
+    _, ip, iq = np.intersect1d(pi.astype(np.int64) * n + pj, qj.astype(np.int64) * n + qi, assume_unique=True,
+                               return_indices=True)
+    trace = pv[ip] @ qv[iq]
+    cols_p = np.bincount(pj, weights=pv, minlength=n)  # 1ᵀ P
+    rows_q = np.bincount(qi, weights=qv, minlength=n)  # Q 1
+    tot = pv.sum() * qv.sum() / ((n - 1) * (n - 2))
+    return float((trace + tot - 2 / (n - 2) * (cols_p @ rows_q)) / (n * (n - 3)))
+
+
+def cknna_from_lists(A: np.ndarray, B: np.ndarray, NA: np.ndarray, NB: np.ndarray) -> float:
+    """CKNNA of A, B (linear kernels) with the masks given by the (N, K) neighbour lists NA, NB (self excluded)."""
+    A, B = as_pair(A, B, min_rows=4)
+    n, k = NA.shape
+    if k < 2:
+        raise MmweError(f"cknna needs k >= 2 neighbours (the reference's topk >= 2), got k={k}")
+    rows = np.repeat(np.arange(n), k)
+    a_cols, b_cols = NA.ravel().astype(np.int64), NB.ravel().astype(np.int64)
+    kv, lv = pair_dots(A, rows, a_cols), pair_dots(B, rows, b_cols)
+    s_kk = _hsic_u_sparse(n, (rows, a_cols, kv), (rows, a_cols, kv))
+    s_ll = _hsic_u_sparse(n, (rows, b_cols, lv), (rows, b_cols, lv))
+    both = np.zeros(NA.shape, dtype=bool)  # which of NA[i]'s entries are also in NB[i]
+    for s in range(0, n, 65536):
+        both[s:s + 65536] = (NA[s:s + 65536, :, None] == NB[s:s + 65536, None, :]).any(axis=2)
+    m = both.ravel()
+    mi, mj = rows[m], a_cols[m]
+    s_kl = _hsic_u_sparse(n, (mi, mj, kv[m]), (mi, mj, pair_dots(B, mi, mj)))
+    return _ratio(s_kl, s_kk, s_ll)
+
+
+# -- SVCCA ---------------------------------------------------------------------------------------------------
+def _top_left_singular(X: np.ndarray, dim: int) -> np.ndarray:
+    """The first ``dim`` left singular vectors of X with z-scored columns (ddof 1, + 1e-8), exact SVD."""
+    X = X - X.mean(axis=0)
+    X = X / (X.std(axis=0, ddof=1) + 1e-8)
+    Q, R = np.linalg.qr(X)  # (N, d), (d, d): the SVD of R is d x d
+    U, _, _ = np.linalg.svd(R)
+    return Q @ U[:, :dim]
+
+
+def svcca(A: np.ndarray, B: np.ndarray, *, cca_dim: int = 10) -> float:
+    """SVCCA: scikit-learn CCA with ``cca_dim`` components on the top singular directions of each set; the mean
+    Pearson correlation of the paired canonical variates."""
+    from sklearn.cross_decomposition import CCA
+
+    A, B = as_pair(A, B)
+    n = len(A)
+    if not 1 <= cca_dim <= min(A.shape[1], B.shape[1]) or cca_dim >= n:
+        raise MmweError(f"svcca needs 1 <= cca_dim <= min(dims) = {min(A.shape[1], B.shape[1])} and "
+                        f"cca_dim < N = {n}, got cca_dim={cca_dim}; fix: lower cca_dim")
+    UA, UB = _top_left_singular(A, cca_dim), _top_left_singular(B, cca_dim)
+    XA, XB = CCA(n_components=cca_dim).fit(UA, UB).transform(UA, UB)
+    return float(np.mean([np.corrcoef(XA[:, c], XB[:, c])[0, 1] for c in range(cca_dim)]))
