@@ -3,7 +3,20 @@
 Each module below registers the commands of one area, in data-flow order.
 """
 
-from mmwe.cli import corpus, demo, evaluate, features, maps, mnno, report, reproduce, train, triplets, vectors  # noqa: F401
+from mmwe.cli import (  # noqa: F401
+    analogies,
+    corpus,
+    demo,
+    evaluate,
+    features,
+    maps,
+    mnno,
+    report,
+    reproduce,
+    train,
+    triplets,
+    vectors,
+)
 from mmwe.cli.app import app, main
 
 __all__ = ["app", "main"]

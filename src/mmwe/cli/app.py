@@ -19,7 +19,7 @@ from mmwe.fileio import release_output
 PANELS = {  # --help panels in data-flow order, with the top-level commands each lists
     "Corpus and features": ("corpus", "features", "classify"),
     "Training": ("train",),
-    "Vectors and evaluation": ("vectors", "eval-words", "eval-triplets", "triplets"),
+    "Vectors and evaluation": ("vectors", "eval-words", "eval-analogies", "eval-triplets", "triplets"),
     "Maps and neighbours": ("map", "mnno"),
     "Reproductions and reports": ("reproduce", "report", "demo"),
 }
