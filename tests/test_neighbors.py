@@ -1,4 +1,5 @@
-"""Exact kNN against a slow full-matrix oracle (ties included), plus the faiss / hnsw backends and errors."""
+"""Exact kNN against a slow full-matrix oracle (ties included; float32 and bf16 candidates), plus the faiss / hnsw
+backends and errors."""
 
 from __future__ import annotations
 
@@ -40,46 +41,54 @@ def data_with_duplicates(seed: int, n: int, d: int, frac: float = 0.25) -> np.nd
     return X
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("include_self", [False, True])
 @pytest.mark.parametrize("seed,n,k,block", [(0, 150, 5, 40), (1, 203, 10, 64), (2, 97, 1, 33), (3, 12, 11, 4096),
                                              (4, 250, 3, 100), (5, 333, 4, 160), (6, 1100, 10, 1100)])
-def test_exact_matches_oracle_with_ties(metric, include_self, seed, n, k, block):
+def test_exact_matches_oracle_with_ties(metric, include_self, seed, n, k, block, precision):
     X = data_with_duplicates(seed, n, d=6)
-    got = knn(X, k, metric=metric, include_self=include_self, block_size=block)
+    got = knn(X, k, metric=metric, include_self=include_self, block_size=block, precision=precision)
     assert got.dtype == np.int64 and got.shape == (n, k)
     np.testing.assert_array_equal(got, oracle_knn(X, k, metric, include_self))
 
 
-def test_many_duplicates_lower_index_first():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_many_duplicates_lower_index_first(precision):
     base = np.random.default_rng(5).standard_normal((6, 4)).astype(np.float32)
     X = np.repeat(base, 9, axis=0)[np.random.default_rng(6).permutation(54)]  # 6 groups of 9 equal rows
     for metric in ("cosine", "euclidean"):
         for include_self in (False, True):
-            got = knn(X, 12, metric=metric, include_self=include_self, block_size=20)
+            got = knn(X, 12, metric=metric, include_self=include_self, block_size=20, precision=precision)
             np.testing.assert_array_equal(got, oracle_knn(X, 12, metric, include_self))
 
 
-def test_include_self_puts_self_first():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_include_self_puts_self_first(precision):
     X = data_with_duplicates(7, 120, 5)
-    got = knn(X, 4, include_self=True, block_size=48)
+    got = knn(X, 4, include_self=True, block_size=48, precision=precision)
     np.testing.assert_array_equal(got[:, 0], np.arange(120))
-    excl = knn(X, 4, block_size=48)
+    excl = knn(X, 4, block_size=48, precision=precision)
     assert not (excl == np.arange(120)[:, None]).any()
 
 
-def test_zero_rows_cosine_like_sklearn():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_zero_rows_cosine_like_sklearn(precision):
     X = np.random.default_rng(8).standard_normal((40, 5)).astype(np.float32)
     X[[3, 17]] = 0.0  # cosine with a zero vector is 0: the zero rows tie with everything orthogonal
-    np.testing.assert_array_equal(knn(X, 5, block_size=32), oracle_knn(X, 5, "cosine", False))
+    np.testing.assert_array_equal(knn(X, 5, block_size=32, precision=precision), oracle_knn(X, 5, "cosine", False))
 
 
-def test_dot_metric_is_raw_inner_product():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_dot_metric_is_raw_inner_product(precision):
     X = np.random.default_rng(9).standard_normal((60, 4))
     G = X @ X.T
     np.fill_diagonal(G, -np.inf)
     expect = np.array([np.lexsort((np.arange(60), -g))[:3] for g in G])
-    np.testing.assert_array_equal(knn(X, 3, metric="dot", block_size=32), expect)
+    np.testing.assert_array_equal(knn(X, 3, metric="dot", block_size=32, precision=precision), expect)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
@@ -99,12 +108,13 @@ def test_hnsw_recall_high_on_small_data():
     assert knn_recall(X, knn(X, 10), sample=300) == 1.0
 
 
-def test_exact_rows_matches_full_search():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_exact_rows_matches_full_search(precision):
     X = data_with_duplicates(12, 180, 6)
     rows = np.array([0, 5, 179, 64, 65])
     for metric in ("cosine", "euclidean"):
         np.testing.assert_array_equal(exact_rows(X, rows, 6, metric=metric, chunk=2),
-                                      knn(X, 6, metric=metric, block_size=50)[rows])
+                                      knn(X, 6, metric=metric, block_size=50, precision=precision)[rows])
 
 
 def test_overlap_counts_vs_sets():

@@ -1,5 +1,6 @@
 """Exact neighbours are exact: integer data against exact integer arithmetic, duplicated rows, 1/2/4 threads and
-several block sizes (all must give the same lists), and the authors' procedure (scikit-learn) on IAPR TC-12."""
+several block sizes (all must give the same lists), with float32 and with bf16 candidates (``precision``), and the
+authors' procedure (scikit-learn) on IAPR TC-12."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mmwe.neighbors import exact_rows, knn, knn_many, overlap_counts
 from mmwe.threads import thread_limit
 
 METRICS = ("cosine", "euclidean", "dot")
+PRECISIONS = ("fp32", "bf16")  # every exactness test runs on both: the same lists
 GRID = np.array(list(itertools.product([-1, 0, 1], repeat=6)), dtype=np.float32)  # (729, 6) all of {-1,0,1}^6
 
 
@@ -98,72 +100,79 @@ def float_with_duplicates(seed: int, n: int = 800, d: int = 96) -> np.ndarray:
 RUNS = [(1, 4096), (2, 256), (4, 100)]  # (threads, block_size): every run must give the same lists
 
 
-def all_runs(X: np.ndarray, k: int, metric: str, include_self: bool) -> list[np.ndarray]:
+def all_runs(X: np.ndarray, k: int, metric: str, include_self: bool, precision: str = "fp32") -> list[np.ndarray]:
     out = []
     for threads, block in RUNS:
         with thread_limit(threads):
-            out.append(knn(X, k, metric=metric, include_self=include_self, block_size=block))
+            out.append(knn(X, k, metric=metric, include_self=include_self, block_size=block, precision=precision))
     return out
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("include_self", [False, True])
 @pytest.mark.parametrize("make", [distinct_ternary, ternary_with_duplicates, binary_with_duplicates])
-def test_integer_data_matches_exact_reference_at_every_thread_count(make, metric, include_self):
+def test_integer_data_matches_exact_reference_at_every_thread_count(make, metric, include_self, precision):
     X = make(0)
     expect = reference_knn(X, 10, metric, include_self)
-    for got in all_runs(X, 10, metric, include_self):
+    for got in all_runs(X, 10, metric, include_self, precision):
         np.testing.assert_array_equal(got, expect)
 
 
-def test_euclidean_ties_on_uncentred_data_issue_case():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_euclidean_ties_on_uncentred_data_issue_case(precision):
     """The issue's case: 600 distinct ternary rows, K = 10, self excluded; mNNO against a second such set."""
     V, Z = distinct_ternary(1), distinct_ternary(2)
     expect = overlap_counts(reference_knn(V, 10, "euclidean", False), reference_knn(Z, 10, "euclidean", False))
-    assert mnno(V, Z, k=10, metric="euclidean") == pytest.approx(expect.sum() / (10 * len(V)), abs=1e-15)
+    assert mnno(V, Z, k=10, metric="euclidean", precision=precision) == pytest.approx(expect.sum() / (10 * len(V)),
+                                                                                      abs=1e-15)
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("include_self", [False, True])
-def test_float_duplicates_same_lists_at_every_thread_count(metric, include_self):
+def test_float_duplicates_same_lists_at_every_thread_count(metric, include_self, precision):
     X = float_with_duplicates(3)
-    runs = all_runs(X, 15, metric, include_self)
+    runs = all_runs(X, 15, metric, include_self, precision)
     for got in runs[1:]:
         np.testing.assert_array_equal(got, runs[0])
     np.testing.assert_array_equal(runs[0], float64_reference_knn(X, 15, metric, include_self))
 
 
-def test_duplicated_pairs_get_the_same_neighbours():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_duplicated_pairs_get_the_same_neighbours(precision):
     """Rows that are exact copies of each other (and of nothing else) list the same other rows."""
     rng = np.random.default_rng(4)
     X = rng.standard_normal((800, 64)).astype(np.float32)
     src, dst = rng.choice(400, 100, replace=False), 400 + rng.choice(400, 100, replace=False)
     X[dst] = X[src]
     for metric in METRICS:
-        N = knn(X, 8, metric=metric, block_size=128)
+        N = knn(X, 8, metric=metric, block_size=128, precision=precision)
         for a, b in zip(src, dst):
             assert set(N[a]) - {b} == set(N[b]) - {a}, (metric, a, b)
 
 
-def test_identical_rows_tie_with_self_and_lower_index_wins():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_identical_rows_tie_with_self_and_lower_index_wins(precision):
     """A group of equal rows: each row's nearest others are the group's lowest indices (scores tie exactly)."""
     rng = np.random.default_rng(5)
     X = rng.standard_normal((300, 40)).astype(np.float32)
     group = np.sort(rng.choice(300, 30, replace=False))
     X[group] = X[group[0]] * 1.0
     for metric in ("cosine", "euclidean"):
-        N = knn(X, 5, metric=metric, block_size=64)
+        N = knn(X, 5, metric=metric, block_size=64, precision=precision)
         for i in group:
             assert list(N[i]) == [j for j in group if j != i][:5]
 
 
-def test_exact_rows_and_knn_many_agree_with_knn():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_exact_rows_and_knn_many_agree_with_knn(precision):
     X = ternary_with_duplicates(6, 500)
     rows = np.array([0, 7, 250, 499])
     for metric in METRICS:
-        full = knn(X, 9, metric=metric)
+        full = knn(X, 9, metric=metric, precision=precision)
         np.testing.assert_array_equal(exact_rows(X, rows, 9, metric=metric, chunk=3), full[rows])
-        many = knn_many([X, X[::-1].copy()], 9, metric=metric)
+        many = knn_many([X, X[::-1].copy()], 9, metric=metric, precision=precision)
         np.testing.assert_array_equal(many[0], full)
 
 
@@ -198,10 +207,12 @@ def test_mnno_report_progress_names_each_stage():
     assert d == t and r["mnno"] == pytest.approx(mnno(V, Z, k=5), abs=1e-12)
 
 
-def test_zero_rows_under_cosine_score_zero():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_zero_rows_under_cosine_score_zero(precision):
     X = binary_with_duplicates(7, 400, 12, p=0.1)  # p = 0.1, d = 12: about a quarter of the rows are zero
     assert (X.sum(axis=1) == 0).sum() > 50
-    np.testing.assert_array_equal(knn(X, 10, block_size=64), reference_knn(X, 10, "cosine", False))
+    np.testing.assert_array_equal(knn(X, 10, block_size=64, precision=precision),
+                                  reference_knn(X, 10, "cosine", False))
 
 
 def test_ties_option_errors():
@@ -267,9 +278,10 @@ def test_iapr_differences_are_ties_between_duplicates_at_the_kth_place(iapr, met
     K-th place: the lists hold equal multisets of rows (as vectors); only which copy is named differs."""
     for X in iapr:
         with thread_limit(1):
-            ours = knn(X, 10, metric=metric, include_self=True)
+            ours = knn(X, 10, metric=metric, include_self=True, precision="fp32")
         with thread_limit(2):
-            assert np.array_equal(knn(X, 10, metric=metric, include_self=True), ours)
+            for precision in PRECISIONS:  # the exact lists of real data with duplicates: same in bf16
+                assert np.array_equal(knn(X, 10, metric=metric, include_self=True, precision=precision), ours)
         theirs = sklearn_lists(X, 10, metric, True)
         differ = np.flatnonzero((np.sort(ours, 1) != np.sort(theirs, 1)).any(axis=1))
         assert len(differ) > 0

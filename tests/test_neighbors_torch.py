@@ -1,6 +1,7 @@
 """The torch kNN backend (the CUDA path of `mmwe mnno`) run with device='cpu': the same lists as the exact CPU
 backend, on tie-heavy data (small integers, duplicated rows, constant rows, zero rows) where only the tie rule
-(lower index first) and the self handling decide the order, across block sizes that split the search."""
+(lower index first) and the self handling decide the order, across block sizes that split the search; with float32
+and with bf16 candidates."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ def tie_heavy(seed: int, n: int = 257, d: int = 5) -> np.ndarray:
     return X
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "dot"])
 @pytest.mark.parametrize("include_self", [False, True])
 @pytest.mark.parametrize("block", [16, 48, 4096])
-def test_same_lists_as_the_exact_backend_on_ties(metric, include_self, block):
+def test_same_lists_as_the_exact_backend_on_ties(metric, include_self, block, precision):
     X = tie_heavy(1)
     for k in (1, 4, 10):
-        want = knn(X, k, metric=metric, include_self=include_self, backend="exact")
-        got = _knn_torch(X, k, metric, include_self, device="cpu", block_size=block)
+        want = knn(X, k, metric=metric, include_self=include_self, backend="exact", precision="fp32")
+        got = _knn_torch(X, k, metric, include_self, device="cpu", block_size=block, precision=precision)
         assert np.array_equal(got, want), (metric, include_self, block, k)
 
 
@@ -37,13 +39,14 @@ def test_every_row_tied_is_ordered_by_index():
     assert got[10].tolist() == [10, 0, 1, 2, 3]  # itself first, then the lower indices
 
 
-def test_float_data_and_the_public_entry_point():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_float_data_and_the_public_entry_point(precision):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 20)).astype(np.float32)
     X[100:110] = X[5]  # some exact copies among float rows
     for metric in ("cosine", "euclidean"):
-        want = knn(X, 10, metric=metric)
-        assert np.array_equal(knn(X, 10, metric=metric, backend="torch", block_size=32), want)
+        want = knn(X, 10, metric=metric, precision="fp32")
+        assert np.array_equal(knn(X, 10, metric=metric, backend="torch", block_size=32, precision=precision), want)
 
 
 def test_fewer_rows_than_list_slots():

@@ -46,6 +46,37 @@ So the float32 scores only *select candidates*; the order is decided by a float6
 The results do not depend on the thread count or the block size. Where the float64 sums round (general
 float data), scores closer than ~d 2^-53 are ordered by that fixed rounding, not by exact arithmetic.
 
+bf16 candidates (``precision="bf16"``), still exact. The candidate GEMMs may run on bf16 matrix units (torch,
+oneDNN on the CPU: AMX or AVX512-BF16; cuBLAS on CUDA); only step 1's bound changes, steps 2-3 are the same code,
+so the lists are identical to the float32 path's. Let y be the float32 working rows (the rows the float32 GEMM
+multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-9 the unit roundoff of bf16:
+
+* inputs: each y_k is rounded to nearest bf16 (torch's conversion rounds to nearest even): y^_k = y_k (1 + e_k),
+  |e_k| <= u, so |y^.x^ - y.x| <= sum |y_k x_k| ((1 + u)^2 - 1) <= (2u + u^2) |y| |x| (Cauchy-Schwarz);
+* products: two 8-bit significands multiply exactly into a float32 (16 <= 24 bits);
+* accumulation in float32 (oneDNN / cuBLAS with float32 compute; on CUDA reduced-precision reductions are turned
+  off for the search), any order, any split: at most gamma_d = d 2^-24 / (1 - d 2^-24) times sum |y^_k x^_k|
+  <= gamma_d (1 + u)^2 |y| |x|;
+* output: torch returns bf16 from a bf16 matmul on the CPU (no float32-output variant there), one more rounding
+  to nearest: u |s^| <= u (1 + gamma_d)(1 + u)^2 |y| |x|;
+* flushes: bf16 units treat subnormal inputs and results as zero: at most 2^-126 per input (times the other
+  operand's max |y_k|), per product, per partial sum and on the output: (2d max|y_k| + 2d + 4) 2^-126.
+
+So |s_bf16 - s| <= delta_fp32 + 1.25 (2u + u^2 + gamma_d (1 + u)^2 + u (1 + gamma_d)(1 + u)^2) |y| |x| + flushes
+(``_margins(..., "bf16")``; 0.0074 |y||x| at d = 300, 160x the float32 margin): the same |y| |x| factor as step 1
+(1 for cosine, |x|^2 + max |y|^2 for euclidean, where the dot is doubled, |x| max|y| for dot). A wider margin
+means more candidates per row, so the bf16 lists keep K + ``_SPARE_BF16`` slots; rows whose runner-up still comes
+within the margin are searched again in float32 (``_resolve_rows``, with the float32 margin). ``precision="auto"``
+(``resolve_precision``) picks bf16 on CUDA, and on CPUs with AMX (``amx_bf16`` in /proc/cpuinfo) once the search is
+big enough to pay for importing torch; float32 elsewhere: on a CPU with AVX512-BF16 but no AMX the bf16 search
+measured no faster than the float32 one (benchmarks/bench_knn.py).
+
+Several processes (``knn_many(..., world=)``, ``torchrun ... mmwe mnno``): rank r computes its share of the block
+pairs (balanced by multiply-adds), rank 0 gathers every rank's candidate lists and merges them (each pair of rows
+is scored by exactly one rank, so a merged list holds the best K + spare entries of the union and the best score
+any rank dropped), then orders them as above and sends the final lists to every rank: the same lists as one
+process.
+
 ``include_self``: ``False`` (default) lists the K nearest *other* rows. ``True`` counts each row as its own
 first neighbour followed by its K-1 nearest other rows.
 
@@ -63,6 +94,7 @@ scikit-learn's (chunked, ``working_memory``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -82,8 +114,10 @@ from mmwe.validation import check_k, check_matrix
 Metric = Literal["cosine", "euclidean", "dot"]
 Backend = Literal["exact", "torch", "faiss", "hnsw"]
 Ties = Literal["index", "sklearn"]
+Precision = Literal["auto", "fp32", "bf16"]
 METRICS = ("cosine", "euclidean", "dot")
 TIES = ("index", "sklearn")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 _POOL = 16  # entries per max-pooled group when scanning a block for candidates (blocks are padded to it)
 _SPARE = 2  # list slots beyond K: near-ties at the K-th place are resolved from the list, without a re-search
@@ -91,6 +125,9 @@ _IDX_CAP = 2**31 - 1  # row indices must stay below this (2 billion rows)
 _NO_INDEX = _IDX_CAP  # index of an empty list slot (sorts after every real index)
 _SIDE_BY_SIDE_BYTES = 1 << 30  # knn_many runs searches concurrently only while their float32 copies fit in this
 _U32 = 2.0**-24  # unit roundoff of float32
+_UBF16 = 2.0**-9  # unit roundoff of bf16 (8-bit significand)
+_SPARE_BF16 = 22  # list slots beyond K with bf16 candidates (their margin is 160x wider at d = 300)
+_AUTO_BF16_WORK = 7.5e11  # auto: bf16 on an AMX CPU from N^2 d on (the GEMM time saved pays for importing torch)
 _KEY_CHUNK = 1 << 21  # float64 re-scoring: at most this many values (16 MB) per gathered operand
 _ROWS_CELLS = 1 << 24  # exact_rows: at most this many scores (64 MB) in one query-vs-all block
 _EXACT_INT = 2.0**26  # integer data with d * max|x|^2 below this: every float64 sum of the keys is exact
@@ -151,17 +188,30 @@ def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
     return Y, sq
 
 
-def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, chunk: int = 1 << 16) -> np.ndarray:
-    """(len(Y),) float64: 2 * delta_i, twice a bound on |float32 score - exact score| over row i's entries.
+def _bf16_delta(d: int) -> float:
+    """Relative part of the bf16 GEMM's extra error (module docstring): inputs, float32 sum, bf16 output."""
+    u, g = _UBF16, d * _U32 / (1 - d * _U32)
+    return 1.25 * ((2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
+
+
+def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precision: str = "fp32",
+             chunk: int = 1 << 16) -> np.ndarray:
+    """(len(Y),) float64: 2 * delta_i, twice a bound on |computed score - exact score| over row i's entries.
 
     A float32 dot product of d terms errs by at most ~d 2^-24 sum|x_k y_k| <= d 2^-24 |x| |y| in any
     summation order; the cast, normalisation / centring and the euclidean norms add about as much again,
     hence (2d + 16) 2^-24 (a 1.25 safety factor on top), plus 2^-149 per term for products that underflow.
     Cosine rows are unit: one margin for all. Euclidean: |x|^2 + |y|^2 of the centred rows bounds |x||y| and
-    the norm terms (the largest |y|^2 stands for all y). Padding rows get 0.
+    the norm terms (the largest |y|^2 stands for all y). Padding rows get 0. ``precision="bf16"``: the GEMM
+    multiplies the rows rounded to bf16 and may return bf16; ``_bf16_delta`` and the flushes are added (module
+    docstring).
     """
     d = Y.shape[1]
     delta, tiny = 1.25 * (2 * d + 16) * _U32, 4 * (d + 2) * 2.0**-149
+    if precision == "bf16" and n:
+        top = max(float(np.abs(Y[a:min(a + chunk, n)]).max(initial=0.0)) for a in range(0, n, chunk))
+        delta += _bf16_delta(d)
+        tiny += 2 * 1.25 * (2 * d * top + 2 * d + 4) * 2.0**-126  # x2: euclidean doubles the dot
     out = np.zeros(len(Y))
     if n == 0:
         return out
@@ -323,12 +373,36 @@ class _TopK:
         self.runner[touched] = np.maximum(self.runner[touched], dropped)
 
 
-def _block_scores(Y: np.ndarray, sq: np.ndarray | None, lo_i: int, hi_i: int, lo_j: int, hi_j: int,
+class _Gemm:
+    """Score blocks ``Y[lo_i:hi_i] Y[lo_j:hi_j]^T`` into float32 buffers: numpy's BLAS in float32, or (bf16) torch
+    on the rows rounded to bf16 (oneDNN's bf16 kernels; the bf16 product is widened into the buffer)."""
+
+    def __init__(self, Y: np.ndarray, precision: str, cells: int, chunk: int = 1 << 16):
+        self.Y, self.torch = Y, None
+        if precision == "bf16":
+            import torch
+
+            self.torch = torch
+            self.Yb = torch.empty(Y.shape, dtype=torch.bfloat16)  # (N, d) rounded to nearest even, by chunk
+            for a in range(0, len(Y), chunk):
+                self.Yb[a:a + chunk] = torch.from_numpy(Y[a:a + chunk])
+            self.out = torch.empty(cells, dtype=torch.bfloat16)  # one bf16 product block
+
+    def __call__(self, lo_i: int, hi_i: int, lo_j: int, hi_j: int, S: np.ndarray) -> None:
+        if self.torch is None:
+            np.matmul(self.Y[lo_i:hi_i], self.Y[lo_j:hi_j].T, out=S)  # float32 GEMM (numpy's BLAS was the faster)
+            return
+        out = self.out[:S.size].view(S.shape)
+        self.torch.mm(self.Yb[lo_i:hi_i], self.Yb[lo_j:hi_j].T, out=out)  # bf16 in, float32 sums, bf16 out
+        self.torch.from_numpy(S).copy_(out)
+
+
+def _block_scores(gemm: _Gemm, sq: np.ndarray | None, lo_i: int, hi_i: int, lo_j: int, hi_j: int,
                   buf: np.ndarray, n_real: int) -> np.ndarray:
     """S = scores between rows lo_i..hi_i and lo_j..hi_j, written into buf; padding rows/cols -> -inf."""
     bi, bj = hi_i - lo_i, hi_j - lo_j
     S = buf[: bi * bj].reshape(bi, bj)
-    np.matmul(Y[lo_i:hi_i], Y[lo_j:hi_j].T, out=S)  # (bi, bj) float32 GEMM (numpy's BLAS was the faster)
+    gemm(lo_i, hi_i, lo_j, hi_j, S)  # (bi, bj) dot products
     if sq is not None:  # euclidean: 2*dot - (|x|^2 + |y|^2)
         S *= 2
         S -= sq[lo_i:hi_i, None] + sq[None, lo_j:hi_j]
@@ -419,22 +493,43 @@ def _seed_diagonal(S: np.ndarray, lists: _TopK, lo: int, hi: int, k: int, includ
     lists.merge(r + lo, c + lo, v)
 
 
+def _my_tiles(diag: list[tuple[int, int]], off: list[tuple[int, int, int, int]],
+              share: tuple[int, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """Rank r's share of the tiles (share = (r, world)): each tile to the rank with the fewest multiply-adds so
+    far (lowest rank on a tie), in the search's order. The same on every rank; every tile goes to one rank."""
+    rank, world = share
+    if world == 1:
+        return diag, off
+    load = [0] * world
+    mine: tuple[list, list] = ([], [])
+    for kind, tiles in enumerate((diag, off)):
+        for t in tiles:
+            owner = load.index(min(load))
+            load[owner] += (t[1] - t[0]) * ((t[1] - t[0]) if kind == 0 else (t[3] - t[2]))
+            if owner == rank:
+                mine[kind].append(t)
+    return mine
+
+
 def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, include_self: bool,
-                     margin: np.ndarray, block_size: int,
-                     progress: Callable[[int, int], None] | None) -> _TopK:
-    """The blocked symmetric float32 search (see the module docstring): lists of K + spare candidates."""
+                     margin: np.ndarray, block_size: int, progress: Callable[[int, int], None] | None,
+                     precision: str = "fp32", share: tuple[int, int] = (0, 1)) -> _TopK:
+    """The blocked symmetric search (see the module docstring): lists of K + spare candidates (this rank's
+    share of the block pairs only, when ``share`` = (rank, world) splits them)."""
     n_pad = len(Y)
     diag, off = _tiles(n_pad, max(block_size, 4 * (k + 2)), k)
     biggest = max([(hi - lo) ** 2 for lo, hi in diag] + [(b - a) * (d - c) for a, b, c, d in off])
+    diag, off = _my_tiles(diag, off, share)
     buf = np.empty(biggest, dtype=np.float32)
-    lists = _TopK(n_pad, k, _SPARE, n, margin)
+    gemm = _Gemm(Y, precision, biggest)
+    lists = _TopK(n_pad, k, _SPARE_BF16 if precision == "bf16" else _SPARE, n, margin)
     total = len(diag) + len(off)
     for done, (lo, hi) in enumerate(diag, start=1):  # diagonal squares first: they seed every threshold
-        _seed_diagonal(_block_scores(Y, sq, lo, hi, lo, hi, buf, n), lists, lo, hi, k, include_self)
+        _seed_diagonal(_block_scores(gemm, sq, lo, hi, lo, hi, buf, n), lists, lo, hi, k, include_self)
         if progress:
             progress(done, total)
     for done, (lo_i, hi_i, lo_j, hi_j) in enumerate(off, start=len(diag) + 1):
-        S = _block_scores(Y, sq, lo_i, hi_i, lo_j, hi_j, buf, n)
+        S = _block_scores(gemm, sq, lo_i, hi_i, lo_j, hi_j, buf, n)
         r, c, v = _row_candidates(S, lists.kth(lo_i, hi_i), margin[lo_i:hi_i], k)  # rows of I against J
         lists.merge(r + lo_i, c + lo_j, v)
         c, r, v = _col_candidates(S, lists.kth(lo_j, hi_j), margin[lo_j:hi_j], k)  # and, transposed, rows of J
@@ -508,21 +603,65 @@ def _resolve_rows(ctx: _KeyContext, Y: np.ndarray, sq: np.ndarray | None, rows: 
     return out
 
 
-def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
-               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """The exact backend: blocked float32 candidate search + float64 ordering (see the module docstring)."""
+def _exact_lists(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int,
+                 progress: Callable[[int, int], None] | None, precision: str,
+                 share: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, np.ndarray | None, _TopK]:
+    """(Y, sq, candidate lists) of the exact backend's search (this rank's share of it)."""
     n = len(X)
     n_pad = math.ceil(n / _POOL) * _POOL
     Y, sq = _scoring_rows(X, metric, n_pad)  # (n_pad, d): padding rows are zero, their scores set to -inf
-    margin = _margins(Y, sq, metric, n)
-    lists = _candidate_lists(Y, sq, n, k, include_self, margin, block_size, progress)
+    margin = _margins(Y, sq, metric, n, precision)
+    return Y, sq, _candidate_lists(Y, sq, n, k, include_self, margin, block_size, progress, precision, share)
+
+
+def _rescore32(lists: _TopK, Y: np.ndarray, sq: np.ndarray | None, n: int, margin32: np.ndarray,
+               chunk: int = 1024) -> None:
+    """bf16 candidate lists -> float32 ones, in place: every listed entry re-scored with the float32 formula
+    (error <= delta32), each row re-sorted by (score desc, index asc), margin -> the float32 one.
+
+    The runner-up (bf16, error <= delta_b) becomes runner + (margin_b - margin32) / 2, rounded up: then
+    ``_order_lists``' test runner' >= kth32 - margin32 is runner + delta_b >= kth32 - delta32, i.e. an entry left
+    out of the list may reach the K-th score. So the float64 keys are needed only for float32 near-ties.
+    """
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        idx, old = lists.index[a:b], lists.scores[a:b]
+        real = (idx != _NO_INDEX) & np.isfinite(old)  # not an empty slot nor the row itself (+inf)
+        J = np.where(real, idx, 0)
+        s = np.einsum("cd,csd->cs", Y[a:b], Y[J])  # (c, K+spare) float32 dot products
+        if sq is not None:
+            s *= 2
+            s -= sq[a:b, None] + sq[J]
+        s = np.where(real, s, old)
+        order = np.lexsort((idx, -s), axis=1)
+        lists.scores[a:b] = np.take_along_axis(s, order, axis=1)
+        lists.index[a:b] = np.take_along_axis(idx, order, axis=1)
+        up = lists.runner[a:b].astype(np.float64) + (lists.margin[a:b] - margin32[a:b]) / 2
+        r32 = up.astype(np.float32)
+        lists.runner[a:b] = np.where(r32 < up, np.nextafter(r32, np.float32(np.inf)), r32)
+    lists.margin = margin32
+
+
+def _exact_order(X: np.ndarray, Y: np.ndarray, sq: np.ndarray | None, lists: _TopK, k: int, metric: str,
+                 include_self: bool, block_size: int, precision: str) -> np.ndarray:
+    """(N, K) exact lists from the candidate lists: float64 order, rows with an unresolved tie searched again."""
+    n = len(X)
+    if precision != "fp32":
+        _rescore32(lists, Y, sq, n, _margins(Y, sq, metric, n))
     ctx = _KeyContext(X, metric)
     out, redo = _order_lists(lists, n, ctx)
-    lists = None
+    margin, lists = lists.margin, None
     if len(redo):
         cells = max(block_size**2, _ROWS_CELLS // 4)  # the O(block^2) memory of the search, at least 16 MB
         out[redo] = _resolve_rows(ctx, Y, sq, redo, k, include_self, margin, cells)
     return out
+
+
+def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
+               progress: Callable[[int, int], None] | None = None, precision: str = "fp32") -> np.ndarray:
+    """The exact backend: blocked float32 (or bf16) candidate search + float64 ordering (module docstring)."""
+    Y, sq, lists = _exact_lists(X, k, metric, include_self, block_size, progress, precision)
+    return _exact_order(X, Y, sq, lists, k, metric, include_self, block_size, precision)
 
 
 # -- scikit-learn's procedure -----------------------------------------------------------------------------
@@ -585,29 +724,37 @@ def _knn_hnsw(X: np.ndarray, k: int, metric: str, include_self: bool, hnsw: Hnsw
 
 # -- torch backend (CUDA) ---------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _no_tf32(torch) -> Iterator[None]:
-    """Full float32 matmuls (TF32 would break the float32 error bound of ``_margins``)."""
-    old = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
+def _full_sums(torch) -> Iterator[None]:
+    """Full float32 matmuls and float32 sums of bf16 products (TF32 and cuBLAS's reduced-precision bf16
+    reductions would break the error bounds of ``_margins``)."""
+    cuda = torch.backends.cuda.matmul
+    old = cuda.allow_tf32, cuda.allow_bf16_reduced_precision_reduction
+    cuda.allow_tf32 = cuda.allow_bf16_reduced_precision_reduction = False
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = old
+        cuda.allow_tf32, cuda.allow_bf16_reduced_precision_reduction = old
 
 
 def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: bool, margin: np.ndarray, device,
-                 block_size: int, progress: Callable[[int, int], None] | None) -> _TopK:
-    """Candidate lists (as ``_candidate_lists`` makes them) from a blocked query-vs-all search in torch."""
+                 block_size: int, progress: Callable[[int, int], None] | None, precision: str = "fp32",
+                 share: tuple[int, int] = (0, 1)) -> _TopK:
+    """Candidate lists (as ``_candidate_lists`` makes them) from a blocked query-vs-all search in torch (the
+    query blocks ``share`` = (rank, world) gives this rank: every world-th one)."""
     import torch
 
-    n, size = len(Y), k + _SPARE
-    lists = _TopK(n, k, _SPARE, n, margin)
+    n = len(Y)
+    spare = _SPARE_BF16 if precision == "bf16" else _SPARE
+    size = k + spare
+    lists = _TopK(n, k, spare, n, margin)
     qb, cb = max(_POOL, block_size), max(_POOL, 8 * block_size)  # (qb, cb) float32 scores on the device
     inf = float("inf")
-    with torch.no_grad(), _no_tf32(torch):
+    with torch.no_grad(), _full_sums(torch):
         Yd = torch.from_numpy(Y).to(device)  # (N, d)
+        if precision == "bf16":
+            Yd = Yd.to(torch.bfloat16)  # rounded to nearest even
         sqd = None if sq is None else torch.from_numpy(sq).to(device)  # (N,)
-        blocks = range(0, n, qb)
+        blocks = range(0, n, qb)[share[0]::share[1]]
         for done, lo in enumerate(blocks, start=1):
             hi = min(lo + qb, n)
             best = torch.full((hi - lo, size), -inf, device=device)  # (b, K+spare) scores, descending
@@ -615,7 +762,7 @@ def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: boo
             runner = torch.full((hi - lo,), -inf, device=device)  # best score dropped so far
             for clo in range(0, n, cb):
                 chi = min(clo + cb, n)
-                S = Yd[lo:hi] @ Yd[clo:chi].T  # (b, c) float32 GEMM
+                S = (Yd[lo:hi] @ Yd[clo:chi].T).float()  # (b, c) float32 (or bf16, widened) GEMM
                 if sqd is not None:  # euclidean, the exact backend's formula: 2*dot - (|x|^2 + |y|^2)
                     S = S * 2 - (sqd[lo:hi, None] + sqd[None, clo:chi])
                 if max(lo, clo) < min(hi, chi):  # the block holds some rows' own entries
@@ -637,24 +784,24 @@ def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: boo
     return lists
 
 
-def _knn_torch(X: np.ndarray, k: int, metric: str, include_self: bool, device=None, block_size: int = 4096,
-               progress: Callable[[int, int], None] | None = None, **_) -> np.ndarray:
-    """The ``"torch"`` backend: candidate lists from torch GEMMs (``device``: default CUDA when available, else
-    CPU), then the exact backend's float64 ordering and re-search of unresolved ties (on the CPU)."""
+def _torch_search(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int,
+                  progress: Callable[[int, int], None] | None, precision: str, share: tuple[int, int] = (0, 1),
+                  device=None) -> tuple[np.ndarray, np.ndarray | None, _TopK]:
+    """(Y, sq, candidate lists) of the torch backend (``device``: default CUDA when available, else CPU)."""
     import torch
 
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    n = len(X)
     Y, sq = _scoring_rows(X, metric)  # (N, d) float32 (+ squared norms for euclidean)
-    margin = _margins(Y, sq, metric, n)
-    lists = _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress)
-    ctx = _KeyContext(X, metric)
-    out, redo = _order_lists(lists, n, ctx)
-    lists = None
-    if len(redo):
-        cells = max(block_size**2, _ROWS_CELLS // 4)
-        out[redo] = _resolve_rows(ctx, Y, sq, redo, k, include_self, margin, cells)
-    return out
+    margin = _margins(Y, sq, metric, len(X), precision)
+    return Y, sq, _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress, precision, share)
+
+
+def _knn_torch(X: np.ndarray, k: int, metric: str, include_self: bool, device=None, block_size: int = 4096,
+               progress: Callable[[int, int], None] | None = None, precision: str = "fp32", **_) -> np.ndarray:
+    """The ``"torch"`` backend: candidate lists from torch GEMMs, then the exact backend's float64 ordering and
+    re-search of unresolved ties (on the CPU)."""
+    Y, sq, lists = _torch_search(X, k, metric, include_self, block_size, progress, precision, device=device)
+    return _exact_order(X, Y, sq, lists, k, metric, include_self, block_size, precision)
 
 
 def backend_on(device: str, backend: str, ties: str = "index") -> str:
@@ -676,15 +823,53 @@ BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "torch": 
                                                   "hnsw": _knn_hnsw}
 
 
+# -- precision --------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (``flags`` in /proc/cpuinfo; empty where there is no such file)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def resolve_precision(precision: str, n: int, d: int, backend: str = "exact") -> str:
+    """``auto`` -> ``bf16`` or ``fp32`` for a search of n x d rows (``fp32`` / ``bf16`` are kept as asked).
+
+    auto is bf16 for the torch backend on CUDA, and on a CPU with AMX (``amx_bf16``) when torch is already
+    loaded or n^2 d >= ``_AUTO_BF16_WORK`` (from issue 21's AMX figures: the bf16 tiles save ~0.83 s of 1.01 s at
+    N = 30k, d = 300, importing torch costs ~2.1 s, so bf16 pays from about N = 50k there). CPUs with AVX512-BF16
+    but no AMX stay float32: measured no faster there (benchmarks/bench_knn.py, README).
+    """
+    if precision not in PRECISIONS:
+        raise MmweError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == "bf16" and backend not in ("exact", "torch"):
+        raise MmweError(f"precision='bf16' runs the exact or torch backend's GEMMs in bf16, got backend={backend!r}; "
+                        "fix: use backend='exact' or precision='auto'")
+    if precision != "auto" or backend not in ("exact", "torch"):
+        return "fp32" if precision == "auto" else precision
+    torch = sys.modules.get("torch")
+    if backend == "torch" and torch is not None and torch.cuda.is_available():
+        return "bf16"
+    if "amx_bf16" in cpu_flags() and (torch is not None or float(n) * n * d >= _AUTO_BF16_WORK):
+        return "bf16"
+    return "fp32"
+
+
+# -- one search, several searches, several processes ---------------------------------------------------------
 def _run(X: np.ndarray, k: int, metric: str, include_self: bool, backend: str, ties: str, block_size: int,
-         hnsw: HnswConfig | None, progress: Callable[[int, int], None] | None) -> np.ndarray:
-    """One search of validated input with the current thread settings."""
+         hnsw: HnswConfig | None, progress: Callable[[int, int], None] | None, precision: str = "fp32") -> np.ndarray:
+    """One search of validated input with the current thread settings (``precision`` resolved)."""
     if ties == "sklearn":
         return _knn_sklearn(X, k, metric, include_self)
     if backend == "exact":
-        return _knn_exact(X, k, metric, include_self, block_size, progress)
+        return _knn_exact(X, k, metric, include_self, block_size, progress, precision)
     if backend == "torch":
-        return _knn_torch(X, k, metric, include_self, block_size=block_size, progress=progress)
+        return _knn_torch(X, k, metric, include_self, block_size=block_size, progress=progress, precision=precision)
     return BACKENDS[backend](X, k, metric, include_self, hnsw=hnsw)
 
 
@@ -701,11 +886,20 @@ def _threads() -> int:
 
 
 @contextlib.contextmanager
-def _blas_threads(n: int) -> Iterator[None]:
-    """The BLAS behind numpy uses ``n`` threads inside the block (the exact search's only thread pool)."""
-
+def _blas_threads(n: int, torch_too: bool = False) -> Iterator[None]:
+    """The BLAS behind numpy (and, for the bf16 GEMMs, torch) use ``n`` threads inside the block."""
     with threadpool_limits(n, user_api="blas"):
-        yield
+        if not torch_too:
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def _check_search(backend: str, metric: str, ties: str) -> None:
@@ -722,24 +916,44 @@ def _check_search(backend: str, metric: str, ties: str) -> None:
 
 def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool = False,
         backend: Backend = "exact", ties: Ties = "index", block_size: int = 4096, hnsw: HnswConfig | None = None,
-        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        progress: Callable[[int, int], None] | None = None, precision: Precision = "auto") -> np.ndarray:
     """(N, k) int64 indices of the k nearest neighbours of every row of X, nearest first.
 
     ``ties="index"``: exact order, ties -> lower index; ``ties="sklearn"``: scikit-learn's brute search (the
     released procedure). ``include_self=True`` counts row i itself (first, for "index"); see the module
     docstring. The exact backend runs its GEMMs on ``_threads()`` threads (``mmwe.threads.thread_limit`` sets
     them); its result does not depend on that number. ``progress(done, total)`` is called after each block pair.
+    ``precision`` (exact and torch backends): the candidate GEMMs in ``fp32`` or ``bf16`` (the same lists),
+    ``auto`` as ``resolve_precision`` says.
     """
     X = check_knn_input(X, k)
     _check_search(backend, metric, ties)
+    precision = resolve_precision(precision, X.shape[0], X.shape[1], "sklearn" if ties == "sklearn" else backend)
     if backend != "exact":
-        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress)
-    with _blas_threads(_threads()):
-        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress)
+        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress, precision)
+    with _blas_threads(_threads(), precision == "bf16" and ties == "index"):
+        return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress, precision)
+
+
+def _progress_parts(progress: Callable[[int, int], None] | None, m: int) -> list:
+    """One (done, total) over m searches, which may report from worker threads."""
+    if progress is None:
+        return [None] * m
+    counts, lock = [[0, 0] for _ in range(m)], threading.Lock()
+
+    def part(i: int) -> Callable[[int, int], None]:
+        def report(done: int, total: int) -> None:
+            with lock:
+                counts[i] = [done, total]
+                known = [t for _, t in counts if t]
+                whole = sum(known) * m // len(known)  # sets not started yet: as big as those started
+                progress(sum(d for d, _ in counts), whole)
+        return report
+    return [part(i) for i in range(m)]
 
 
 def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], None] | None = None,
-             **options) -> list[np.ndarray]:
+             world=None, **options) -> list[np.ndarray]:
     """``knn`` of several matrices (e.g. the two sides of a pair), run side by side for the exact backend.
 
     With T = ``_threads()`` >= 2, each of the m searches runs in its own thread with T // m
@@ -751,35 +965,87 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], No
     The lists come back as int32 (N < 2^31 always holds, see ``_IDX_CAP``): the lists already found are kept
     while the next set is searched, so at N = 1M, K = 10 each costs 40 MB instead of 80 MB.
     ``progress(done, total)`` counts the block pairs of all the exact (or torch) searches together.
-    """
-    if progress is not None:  # one (done, total) over all sets; searches may report from worker threads
-        counts, lock = [[0, 0] for _ in Xs], threading.Lock()
 
-        def part(i: int) -> Callable[[int, int], None]:
-            def report(done: int, total: int) -> None:
-                with lock:
-                    counts[i] = [done, total]
-                    known = [t for _, t in counts if t]
-                    whole = sum(known) * len(Xs) // len(known)  # sets not started yet: as big as those started
-                    progress(sum(d for d, _ in counts), whole)
-            return report
-        parts = [part(i) for i in range(len(Xs))]
-    else:
-        parts = [None] * len(Xs)
+    ``world`` (``mmwe.lm.ddp.World``: rank, size; every rank calls this with the same arguments): the exact and
+    torch searches (ties="index") are split over the ranks (``_spread``); every rank gets the same lists.
+    """
+    parts = _progress_parts(progress, len(Xs))
     budget = _threads()
     copies = sum(4 * np.asarray(X).shape[0] * (np.asarray(X).shape[1] if np.ndim(X) == 2 else 1) for X in Xs)
     backend, ties = options.get("backend", "exact"), options.get("ties", "index")
+    if world is not None and world.size > 1 and backend in ("exact", "torch") and ties == "index":
+        return [_spread(X, k, world, progress=part, **options) for X, part in zip(Xs, parts)]
     if backend != "exact" or ties == "sklearn" or budget < 2 or len(Xs) < 2 or copies > _SIDE_BY_SIDE_BYTES:
         return [knn(X, k, progress=part, **options).astype(np.int32)  # one at a time: one working copy alive
                 for X, part in zip(Xs, parts)]
     Xs = [check_knn_input(X, k) for X in Xs]  # report bad input before starting threads
     metric = options.get("metric", "cosine")
     _check_search(backend, metric, ties)
+    precisions = [resolve_precision(options.get("precision", "auto"), *X.shape, backend) for X in Xs]  # exact
     args = (k, metric, options.get("include_self", False), backend, ties, options.get("block_size", 4096), None)
     per = max(1, budget // len(Xs))
-    with _blas_threads(per), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
-        futures = [pool.submit(_run, X, *args, part) for X, part in zip(Xs, parts)]
+    with _blas_threads(per, "bf16" in precisions), ThreadPoolExecutor(max_workers=min(len(Xs), budget)) as pool:
+        futures = [pool.submit(_run, X, *args, part, prec) for X, part, prec in zip(Xs, parts, precisions)]
         return [f.result().astype(np.int32) for f in futures]
+
+
+def torchrun_world(backend: str = "exact", ties: str = "index"):
+    """The process group of ``torchrun`` (``mmwe.lm.ddp.init_from_env`` on gloo: the lists travel on the CPU)
+    when this process is one of several ranks (WORLD_SIZE > 1), else None, without importing torch."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:  # the variable init_from_env reads: torch only when needed
+        return None
+    if backend not in ("exact", "torch") or ties != "index":
+        raise MmweError(f"torchrun splits the exact search (backend exact or torch, ties index) over its ranks, got "
+                        f"backend {backend}, ties {ties}; fix: run it as one process")
+    import torch
+
+    from mmwe.lm.ddp import init_from_env
+
+    return init_from_env(torch.device("cpu"))
+
+
+def _spread(X: np.ndarray, k: int, world, *, metric: Metric = "cosine", include_self: bool = False,
+            backend: Backend = "exact", block_size: int = 4096, precision: Precision = "auto",
+            progress: Callable[[int, int], None] | None = None, **_) -> np.ndarray:
+    """One exact search split over the ranks of ``world`` (module docstring); (N, k) int32 on every rank.
+
+    Rank r searches its share of the block pairs (exact) or query blocks (torch); rank 0 gathers the candidate
+    lists (torch.distributed: gloo on the CPU), merges and orders them, and broadcasts the final lists.
+    """
+    import torch
+    import torch.distributed as dist
+
+    X = check_knn_input(X, k)
+    _check_search(backend, metric, "index")
+    precision = resolve_precision(precision, X.shape[0], X.shape[1], backend)
+    share = (world.rank, world.size)
+    with _blas_threads(_threads(), precision == "bf16"):
+        if backend == "exact":
+            Y, sq, lists = _exact_lists(X, k, metric, include_self, block_size, progress, precision, share)
+        else:  # each rank on its own GPU when there are GPUs
+            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+            Y, sq, lists = _torch_search(X, k, metric, include_self, block_size, progress, precision, share, device)
+        parts = [torch.from_numpy(a) for a in (lists.scores, lists.index, lists.runner)]
+        if world.rank == 0:
+            got = [[torch.empty_like(t) for _ in range(world.size)] for t in parts]
+            for t, into in zip(parts, got):
+                dist.gather(t, into, dst=0)
+            n_pad, size = lists.scores.shape
+            for r in range(1, world.size):
+                s, i, runner = (g[r].numpy() for g in got)
+                rows, slots = np.nonzero(i != _NO_INDEX)
+                lists.merge(rows, i[rows, slots], s[rows, slots])
+                np.maximum(lists.runner, runner, out=lists.runner)
+            got = None
+            out = torch.from_numpy(_exact_order(X, Y, sq, lists, k, metric, include_self, block_size,
+                                                precision).astype(np.int32))
+        else:
+            for t in parts:
+                dist.gather(t, dst=0)
+            out = torch.empty((len(X), k), dtype=torch.int32)
+    lists = Y = None
+    dist.broadcast(out, src=0)
+    return out.numpy()
 
 
 def exact_rows(X: np.ndarray, rows: np.ndarray, k: int, *, metric: Metric = "cosine",
