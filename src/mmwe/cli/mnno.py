@@ -29,6 +29,9 @@ def mnno(
                                            "broken as scikit-learn's brute kNN: the authors' procedure).")] = "index",
     alignment: Annotated[bool, typer.Option(help="Also report mutual k-NN and linear CKA (costs a second "
                                                  "pass).")] = False,
+    precision: Annotated[str, typer.Option(help="The exact search's candidate GEMMs: fp32, bf16 (the same lists; "
+                                                "faster with AMX or on a GPU) or auto (bf16 there, fp32 "
+                                                "elsewhere).")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
@@ -38,24 +41,36 @@ def mnno(
     mNNO = 1/(K N) sum_i |NN_K(a_i) ∩ NN_K(b_i)| (Collell & Moens 2018).
 
     By default a point is not its own neighbour (the paper's definition); --include-self: the released code's.
+
+    Several processes: torchrun --nproc_per_node=N --no-python mmwe mnno A B ... splits the exact search over
+    the ranks (gloo); rank 0 prints the result, the same as one process gives.
     """
     at_least("--k", k, 1)
     at_least("--permutations", permutations, 0)
     for flag, value, choices in (("--metric", metric, ("cosine", "euclidean")), ("--ties", ties, ("index", "sklearn")),
                                  ("--backend", backend, ("exact", "torch", "faiss", "hnsw")),
-                                 ("--device", device, ("auto", "cpu", "cuda"))):
+                                 ("--device", device, ("auto", "cpu", "cuda")),
+                                 ("--precision", precision, ("auto", "fp32", "bf16"))):
         one_of(flag, value, choices)
     # input errors before torch is imported (the row names are not kept: 60 MB at 1M)
     A, B = load_pair(a, b, unicode_errors=unicode_errors)[:2]
     from mmwe.metrics.overlap import mnno_report  # numpy and threadpoolctl only: no torch on the CPU
-    from mmwe.neighbors import backend_on
+    from mmwe.neighbors import backend_on, torchrun_world
 
     backend = backend_on(device, backend, ties)
-    with progress_bar(disable=json) as bar:  # the neighbour search, then the shuffles
+    world = torchrun_world(backend, ties)  # under torchrun: the search split over the ranks; rank 0 prints
+    quiet = world is not None and world.rank != 0
+    with progress_bar(disable=json or quiet) as bar:  # the neighbour search, then the shuffles
         update = bar_callback(bar)
         r = {"a": a, "b": b, **mnno_report(A, B, k=k, metric=metric, include_self=include_self, seed=seed,
                                            permutations=permutations, backend=backend, ties=ties, alignment=alignment,
-                                           progress=update)}
+                                           precision=precision, world=world, progress=update)}
+    if world is not None:
+        from mmwe.lm.ddp import close
+
+        close(world)
+    if quiet:
+        return None
     if json:
         return print_json(r)
     rows = [("mNNO", f"{r['mnno']:.4f}"), ("chance", f"{r['chance']:.4f}"),
