@@ -37,6 +37,7 @@ import numpy as np
 
 from mmwe.errors import MmweError
 from mmwe.metrics.alignment_kernels import (
+    Grams,
     Kernel,
     as_pair,
     cka,
@@ -255,7 +256,8 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
     lower index, ranked by ``metric``), else they are searched here. Keys: the eight JSON names; ``{name}_chance``
     for the kNN metrics; with ``permutations`` > 0 also ``{name}_null_mean``, ``_null_std`` and ``_p_value``
     (one-sided, (1 + #null >= observed) / (1 + permutations)); plus n, k, knn_metric, kernel, rbf_sigma (RBF
-    only), cca_dim (the one used: at most the smaller width of the two sets). ``progress(done, total)`` follows the shuffles.
+    only), cca_dim (the one used: at most the smaller width of the two sets). ``progress(done, total)`` follows
+    the shuffles.
     """
     A, B = as_pair(A, B, min_rows=4)
     n = len(A)
@@ -266,10 +268,11 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
     if NA.shape != (n, k) or NB.shape != (n, k):
         raise MmweError(f"expected neighbour lists of shape ({n}, {k}), got {NA.shape} and {NB.shape}")
     out: dict = {"n": n, "k": k, "knn_metric": metric, **knn_scores(NA, NB)}
-    out.update(kernel_scores(A, B, kernel=kernel, sigma=sigma))
+    grams = Grams(A, B)  # the three d x d products, shared by the linear CKAs and SVCCA
+    out.update(kernel_scores(A, B, kernel=kernel, sigma=sigma, grams=grams))
     out["cknna"] = cknna_from_lists(A, B, NA, NB)
     cca_dim = min(cca_dim, A.shape[1], B.shape[1], n - 1)  # narrower sets: as many components as they have
-    out["svcca"] = svcca(A, B, cca_dim=cca_dim)
+    out["svcca"] = svcca(A, B, cca_dim=cca_dim, grams=grams)
     out.update(kernel=kernel, cca_dim=cca_dim, **({"rbf_sigma": sigma} if kernel == "rbf" else {}))
     out.update({f"{name}_chance": value for name, value in knn_chance(NA, seed=seed).items()})
     if permutations > 0:

@@ -12,9 +12,11 @@ Hypothesis", and its code minhuh/platonic-rep). A (N, dA) and B (N, dB) are pair
 * cknna: masks M_K, M_L from the rows' K nearest other rows (the neighbour lists, N·K non-zeros), M = M_K ∘ M_L,
   s(K, L) = HSIC_u(M ∘ K, M ∘ L); cknna = s(K, L) / (sqrt(s(K, K) s(L, L)) + 1e-6), s(K, K) with M_K alone.
   The masked kernels are sparse and not symmetric: trace(P Q) = Σ_ij P_ij Q_ji pairs entry (i, j) with (j, i).
-* svcca: z-scored columns, the first ``cca_dim`` left singular vectors of each side (an exact SVD here; the
-  reference's randomised ``torch.svd_lowrank`` varies by ~0.01), scikit-learn's CCA on them, the mean Pearson
-  correlation of the paired canonical variates.
+* svcca: z-scored columns, the first ``cca_dim`` left singular vectors of each side (exact here, from the
+  eigendecomposition of the d x d Gram; the reference's randomised ``torch.svd_lowrank`` varies by ~0.01),
+  scikit-learn's CCA on them, the mean Pearson correlation of the paired canonical variates.
+
+The linear metrics and SVCCA share three d x d products (``Grams``: AᵀA, BᵀB, AᵀB).
 
 No dense N x N matrix for the linear kernel or CKNNA; RBF needs all N² kernel entries, computed in blocks of
 ``_RBF_BLOCK`` rows (memory O(block · N), time O(N² (dA + dB))). Everything is float64.
@@ -22,6 +24,7 @@ No dense N x N matrix for the linear kernel or CKNNA; RBF needs all N² kernel e
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -48,21 +51,50 @@ def _ratio(kl: float, kk: float, ll: float) -> float:
 
 
 # -- linear kernel, O(N d^2) -------------------------------------------------------------------------------
-def _hsic_b_linear(Ac: np.ndarray, Bc: np.ndarray) -> float:
-    """trace(K H L H) for K = A Aᵀ, L = B Bᵀ, given the column-centred A_c, B_c: |B_cᵀ A_c|_F²."""
-    return float(np.linalg.norm(Bc.T @ Ac) ** 2)
+class Grams:
+    """The d x d products that every linear metric (and SVCCA) needs, each computed once: AᵀA, BᵀB, AᵀB.
 
+    Column-centred products follow as AᵀB - N μ_A μ_Bᵀ (float64: the cancellation costs ~|μ|²/σ² ulps, far
+    below the float32 inputs' own rounding).
+    """
 
-def _hsic_u_linear(A: np.ndarray, B: np.ndarray, AtB: np.ndarray | None = None) -> float:
-    """Song et al.'s unbiased HSIC of K = A Aᵀ and L = B Bᵀ in O(N d²) (see the module docstring)."""
-    n = len(A)
-    na, nb = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B)  # the kernels' diagonals
-    sa, sb = A.sum(axis=0), B.sum(axis=0)
-    AtB = A.T @ B if AtB is None else AtB
-    trace = np.linalg.norm(AtB) ** 2 - na @ nb
-    tot_k, tot_l = sa @ sa - na.sum(), sb @ sb - nb.sum()
-    row_k, row_l = A @ sa - na, B @ sb - nb  # K~ 1, L~ 1
-    return float((trace + tot_k * tot_l / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_k @ row_l)) / (n * (n - 3)))
+    def __init__(self, A: np.ndarray, B: np.ndarray):
+        self.n = len(A)
+        self.A, self.B = A, B
+        self.mu = {"a": A.mean(axis=0), "b": B.mean(axis=0)}
+        self.sq = {"a": np.einsum("ij,ij->i", A, A), "b": np.einsum("ij,ij->i", B, B)}  # the kernels' diagonals
+        self.raw = {"aa": A.T @ A, "bb": B.T @ B, "ab": A.T @ B}
+
+    def centred(self, xy: str) -> np.ndarray:
+        return self.raw[xy] - self.n * np.outer(self.mu[xy[0]], self.mu[xy[1]])
+
+    def hsic_b(self, xy: str) -> float:
+        """trace(K H L H) = |A_cᵀ B_c|_F² (or the AA / BB version)."""
+        return float(np.linalg.norm(self.centred(xy)) ** 2)
+
+    def hsic_u(self, xy: str) -> float:
+        """Song et al.'s unbiased HSIC in O(N d) from the products (see the module docstring)."""
+        n, x, y = self.n, xy[0], xy[1]
+        X, Y = (self.A if x == "a" else self.B), (self.A if y == "a" else self.B)
+        sx, sy = n * self.mu[x], n * self.mu[y]  # column sums
+        trace = np.linalg.norm(self.raw[xy]) ** 2 - self.sq[x] @ self.sq[y]
+        tot_x, tot_y = sx @ sx - self.sq[x].sum(), sy @ sy - self.sq[y].sum()
+        row_x, row_y = X @ sx - self.sq[x], Y @ sy - self.sq[y]  # K~ 1, L~ 1
+        return float((trace + tot_x * tot_y / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_x @ row_y)) / (n * (n - 3)))
+
+    def cka(self, unbiased: bool) -> float:
+        f = self.hsic_u if unbiased else self.hsic_b
+        return _ratio(f("ab"), f("aa"), f("bb"))
+
+    def top_directions(self, side: str, dim: int) -> np.ndarray:
+        """The first ``dim`` left singular vectors of the set with z-scored columns (ddof 1, + 1e-8), from the
+        eigendecomposition of its d x d correlation-type Gram (exact, not randomised): U = Z V / sqrt(λ)."""
+        X, mu = (self.A if side == "a" else self.B), self.mu[side]
+        G = self.centred(side * 2)
+        scale = np.sqrt(np.clip(np.diag(G), 0, None) / (self.n - 1)) + 1e-8
+        vals, vecs = np.linalg.eigh(G / np.outer(scale, scale))
+        top = np.argsort(vals)[::-1][:dim]
+        return ((X - mu) / scale) @ (vecs[:, top] / np.sqrt(np.clip(vals[top], 1e-300, None)))
 
 
 def linear_cka(A: np.ndarray, B: np.ndarray) -> float:
@@ -138,17 +170,16 @@ def _check_kernel(kernel: str, n: int, unbiased: bool) -> None:
         raise MmweError(f"unbiased HSIC needs at least 4 rows (it divides by N (N-3)), got {n}")
 
 
-def kernel_scores(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> dict:
+def kernel_scores(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0,
+                  grams: Grams | None = None) -> dict:
     """{"cka", "unbiased_cka"} of the paired sets, sharing the products (linear) or the blocks (RBF)."""
     A, B = as_pair(A, B, min_rows=4)
     _check_kernel(kernel, len(A), True)
     if kernel == "rbf":
         st = rbf_stats(A, B, sigma)
         return {"cka": _ratio(*_rbf_hsics(st, len(A), False)), "unbiased_cka": _ratio(*_rbf_hsics(st, len(A), True))}
-    Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
-    biased = (_hsic_b_linear(Ac, Bc), _hsic_b_linear(Ac, Ac), _hsic_b_linear(Bc, Bc))
-    unbiased = (_hsic_u_linear(A, B), _hsic_u_linear(A, A), _hsic_u_linear(B, B))
-    return {"cka": _ratio(*biased), "unbiased_cka": _ratio(*unbiased)}
+    grams = grams or Grams(A, B)
+    return {"cka": grams.cka(False), "unbiased_cka": grams.cka(True)}
 
 
 def cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> float:
@@ -157,8 +188,7 @@ def cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float
     _check_kernel(kernel, len(A), False)
     if kernel == "rbf":
         return _ratio(*_rbf_hsics(rbf_stats(A, B, sigma), len(A), False))
-    Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
-    return _ratio(_hsic_b_linear(Ac, Bc), _hsic_b_linear(Ac, Ac), _hsic_b_linear(Bc, Bc))
+    return Grams(A, B).cka(False)
 
 
 def unbiased_cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sigma: float = 1.0) -> float:
@@ -211,25 +241,20 @@ def cknna_from_lists(A: np.ndarray, B: np.ndarray, NA: np.ndarray, NB: np.ndarra
 
 
 # -- SVCCA ---------------------------------------------------------------------------------------------------
-def _top_left_singular(X: np.ndarray, dim: int) -> np.ndarray:
-    """The first ``dim`` left singular vectors of X with z-scored columns (ddof 1, + 1e-8), exact SVD."""
-    X = X - X.mean(axis=0)
-    X = X / (X.std(axis=0, ddof=1) + 1e-8)
-    Q, R = np.linalg.qr(X)  # (N, d), (d, d): the SVD of R is d x d
-    U, _, _ = np.linalg.svd(R)
-    return Q @ U[:, :dim]
-
-
-def svcca(A: np.ndarray, B: np.ndarray, *, cca_dim: int = 10) -> float:
+def svcca(A: np.ndarray, B: np.ndarray, *, cca_dim: int = 10, grams: Grams | None = None) -> float:
     """SVCCA: scikit-learn CCA with ``cca_dim`` components on the top singular directions of each set; the mean
     Pearson correlation of the paired canonical variates."""
     from sklearn.cross_decomposition import CCA
+    from sklearn.exceptions import ConvergenceWarning
 
     A, B = as_pair(A, B)
     n = len(A)
     if not 1 <= cca_dim <= min(A.shape[1], B.shape[1]) or cca_dim >= n:
         raise MmweError(f"svcca needs 1 <= cca_dim <= min(dims) = {min(A.shape[1], B.shape[1])} and "
                         f"cca_dim < N = {n}, got cca_dim={cca_dim}; fix: lower cca_dim")
-    UA, UB = _top_left_singular(A, cca_dim), _top_left_singular(B, cca_dim)
-    XA, XB = CCA(n_components=cca_dim).fit(UA, UB).transform(UA, UB)
+    grams = grams or Grams(A, B)
+    UA, UB = grams.top_directions("a", cca_dim), grams.top_directions("b", cca_dim)
+    with warnings.catch_warnings():  # NIPALS stops at 500 iterations on near-equal correlations (e.g. unrelated
+        warnings.simplefilter("ignore", ConvergenceWarning)  # sets), as it does in the reference: no stderr noise
+        XA, XB = CCA(n_components=cca_dim).fit(UA, UB).transform(UA, UB)
     return float(np.mean([np.corrcoef(XA[:, c], XB[:, c])[0, 1] for c in range(cca_dim)]))
