@@ -74,7 +74,7 @@ def test_init_imports_the_command_modules_explicitly():
 
 # -- options from the config dataclasses ----------------------------------------------------------------------
 @pytest.mark.parametrize("target", ["mmwe.lm.config:TrainConfig", "mmwe.maps:MapConfig",
-                                    "mmwe.vision.extract:FeatureConfig", "mmwe.corpus.preprocess:PreprocessConfig"])
+                                    "mmwe.vision.config:FeatureConfig", "mmwe.corpus.preprocess:PreprocessConfig"])
 def test_config_fields_read_from_source_match_the_dataclass(target):
     import importlib
 

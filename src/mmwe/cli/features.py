@@ -28,7 +28,7 @@ from mmwe.vision.models import top_classes
 
 
 @app.command("features")
-@config_options("mmwe.vision.extract:FeatureConfig", flags={"num_threads": "--threads"})
+@config_options("mmwe.vision.config:FeatureConfig", flags={"num_threads": "--threads"})
 def features(
     corpus: Annotated[str, typer.Argument(help="Corpus folder (manifest.json + shards/*.parquet).")],
     out: Annotated[str | None, out_option("Output .npy (+ .keys.txt) or .parquet (default: "

@@ -3,8 +3,13 @@
 * :mod:`mmwe.vision.images` — safe image loading (pixel limit before decode, SVG via resvg with external
   references stripped) and 224 x 224 model input.
 * :mod:`mmwe.vision.models` — EfficientNet-Lite0 with its real ImageNet weights (torch backend, classifier).
+* :mod:`mmwe.vision.mobilenet` — MobileNetV2 with ImageNet weights (no classifier).
 * :mod:`mmwe.vision.onnx_backend` — cached ONNX export run by ONNX Runtime (about 5-10x faster on CPU).
-* :mod:`mmwe.vision.extract` — corpus -> features (batching, skips, binarisation) and the run sidecar.
+* :mod:`mmwe.vision.registry` — one `ModelSpec` per CNN (its extractors and metadata): the ``--model`` choices.
+* :mod:`mmwe.vision.config` — `FeatureConfig` (torch-free); :mod:`mmwe.vision.backends` — the extractors.
+* :mod:`mmwe.vision.features` — images -> features (batching, skips, binarisation) and the run sidecar.
+* :mod:`mmwe.vision.resume` — finished chunks kept; :mod:`mmwe.vision.parallel` — processes and torchrun ranks.
+* :mod:`mmwe.vision.extract` — `extract_corpus`, the entry point (re-exports the names above).
 * :mod:`mmwe.vision.store` — ``save_features`` / ``load_features`` (.npy + .keys.txt, or Parquet).
 
 Importing this package does not import torch or onnxruntime; the backends import them when built (heavy).

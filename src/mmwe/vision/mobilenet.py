@@ -88,9 +88,9 @@ def model_meta(weights_path: str | Path | None = None) -> dict:
     """What the features' ``.meta.json`` records about this model."""
     path = Path(weights_path) if weights_path is not None else default_weights_path()
     return {"normalisation": NORMALISATION, "weights_sha256_16": weights_digest(str(path)),
+            "features": "global average of the last 1x1 conv + BN + ReLU6 (1280-d; no classifier head)",
             "weights": f"{PACKAGE} 1.3.2, {'/'.join(WEIGHTS_FILE)} (ImageNet, no classifier)",
-            "package_resize": "whole image to 224 x 224, aspect not kept (mmwe --resize squash)",
-            "features": "global average of the last 1x1 conv + BN + ReLU6 (1280-d; no classifier head)"}
+            "package_resize": "whole image to 224 x 224, aspect not kept (mmwe --resize squash)"}
 
 
 def _no_logits() -> MmweError:
