@@ -45,7 +45,7 @@ def make_corpus(d: Path, n_img: int = 40, sents: int = 3, feat_dim: int = 6, fea
 
 def small(**kw) -> TrainConfig:
     base = dict(model="A", emb_dim=8, hidden=16, proj=8, negatives=10, batch_size=16, min_count=1, epochs=2,
-                patience=3, lr=0.5, device="cpu", checkpoint_every=0,
+                patience=3, lr=0.5, device="cpu", checkpoint_every=0, precision="fp32",  # exactness: fp32
                 threads=1)  # 1 thread: OpenMP spin-waits make tiny steps crawl on a loaded machine
     return TrainConfig(**(base | kw))
 

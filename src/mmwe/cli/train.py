@@ -17,7 +17,7 @@ from mmwe.cli.options import config_options, out_option
 from mmwe.corpus import read_manifest
 
 _SUMMARY = ("val_perplexity", "val_loss", "val_image_loss", "best_epoch", "epochs", "steps", "stopped", "tokens_per_s",
-            "train_examples", "val_examples", "vocab_size", "skipped")
+            "precision", "train_examples", "val_examples", "vocab_size", "skipped")
 
 
 @app.command("train")

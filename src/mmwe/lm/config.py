@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 from mmwe.errors import MmweError
 from mmwe.lm.model import MODELS, SAMPLERS
 
 FEATURE_STORES = ("float32", "float16", "bits")  # see mmwe.lm.cache
+Precision = Literal["auto", "fp32", "bf16"]  # see mmwe.lm.loop.resolve_precision
+PRECISIONS = get_args(Precision)
+
 
 @dataclass
 class TrainConfig:
@@ -42,7 +46,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps in total (None: no limit)
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
-    amp: bool = True  # bf16 autocast on CUDA (no effect on CPU)
+    precision: Precision = "auto"  # fp32 | bf16 (matmuls in bf16; weights, logits, losses fp32) | auto (CUDA, AMX)
     memmap: bool = False  # out-of-core: tokens and features memory-mapped from a cache beside the corpus
     feature_store: str = "float16"  # --memmap feature cache: float32 (bit-identical) | float16 | bits (1 bit a dim)
 
@@ -53,6 +57,7 @@ class TrainConfig:
             (self.sampler in SAMPLERS, f"--sampler one of {', '.join(SAMPLERS)}", self.sampler),
             (self.init_mode in ("pad", "project"), "--init-mode pad|project", self.init_mode),
             (self.device in ("auto", "cpu", "cuda"), "--device auto|cpu|cuda", self.device),
+            (self.precision in PRECISIONS, "--precision auto|fp32|bf16", self.precision),
             (self.feature_store in FEATURE_STORES, "--feature-store float32|float16|bits", self.feature_store),
             (min(self.emb_dim, self.hidden, self.proj, self.batch_size) > 0, "positive sizes",
              (self.emb_dim, self.hidden, self.proj, self.batch_size)),
@@ -76,7 +81,7 @@ class TrainConfig:
 
 # Settings that may change between a checkpoint and its resumption without changing what is trained.
 RESUMABLE_FIELDS = frozenset({"epochs", "patience", "checkpoint_every", "resume", "threads", "max_steps",
-                              "log_every", "device", "amp"})
+                              "log_every", "device", "precision"})
 # Fields added after checkpoints existed: left out of the identity at these values, so older runs still resume.
 _LATER_DEFAULTS = {"memmap": False}
 

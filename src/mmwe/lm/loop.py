@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mmwe.devices import resolve_device
+from mmwe.devices import cpu_bf16_units, resolve_device
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 from mmwe.lm import ddp
@@ -46,17 +46,23 @@ from mmwe.vectors import save as save_vector_file
 
 # -- one step ----------------------------------------------------------------------------------------------------
 def loss_sums(model, batch: Batch, cands: torch.Tensor | None, log_expected: torch.Tensor | None):
-    """(sum of per-token LM losses, sum of per-sentence image losses) of a batch; full softmax when cands is None."""
+    """(sum of per-token LM losses, sum of per-sentence image losses) of a batch; full softmax when cands is None.
+
+    Under bf16 autocast the model's matmuls (GRU, FC, image layer) run in bf16; the logits and losses are computed
+    here in fp32, from the model's outputs cast to fp32, with autocast off (in fp32 runs both casts are no-ops)."""
     x, out, emb = model(batch.inp, batch.feats)  # (B, T, P), (B, T, H), (B, T, E)
-    xs, ys = x[batch.mask], batch.tgt[batch.mask]  # (N, P), (N,)
-    w, b = model.output_weight, model.out_bias.weight
-    nll = full_softmax_nll(xs, ys, w, b) if cands is None else sampled_softmax_nll(xs, ys, w, b, cands, log_expected)
-    aux = x.new_zeros(())
-    if model.kind == "B":
-        final = out[torch.arange(batch.size, device=out.device), batch.lengths]  # (B, H): h after the last word
-        aux = state_loss_terms(final, model.image_target(batch.feats)).sum()
-    elif model.kind == "C":
-        aux = emb_loss_terms(emb, batch.word_mask, model.image_target(batch.feats)).sum()
+    target = model.image_target(batch.feats) if model.kind in ("B", "C") else None
+    with torch.autocast(x.device.type, enabled=False):
+        xs, ys = x[batch.mask].float(), batch.tgt[batch.mask]  # (N, P), (N,)
+        w, b = model.output_weight, model.out_bias.weight
+        nll = (full_softmax_nll(xs, ys, w, b) if cands is None
+               else sampled_softmax_nll(xs, ys, w, b, cands, log_expected))
+        aux = xs.new_zeros(())
+        if model.kind == "B":
+            final = out[torch.arange(batch.size, device=out.device), batch.lengths]  # (B, H): h after the last word
+            aux = state_loss_terms(final.float(), target.float()).sum()
+        elif model.kind == "C":
+            aux = emb_loss_terms(emb.float(), batch.word_mask, target.float()).sum()
     return nll.sum(), aux
 
 
@@ -90,11 +96,32 @@ def make_optimizer(params: list[torch.nn.Parameter], sparse: set[int], lr: float
     return torch.optim.SGD(groups, lr=lr)
 
 
-def autocast(device: torch.device, amp: bool):
-    """bf16 autocast on CUDA when ``amp``; nothing on CPU (CPU runs stay bit-identical)."""
+def resolve_precision(precision: str, device) -> str:
+    """``fp32`` or ``bf16`` for a ``--precision auto|fp32|bf16`` on ``device``.
+
+    ``auto`` is bf16 where bf16 matmuls are much faster than fp32 and training keeps its validation perplexity
+    (README, "Training in bf16"): on CUDA GPUs with bf16 support, and on CPUs with AMX bf16 tile units. On CPUs with
+    only ``avx512_bf16`` (bf16 dot products in the vector unit) or no bf16 unit at all, ``auto`` is fp32:
+    benchmarks/bench_train.py measured bf16 steps no faster there. ``bf16`` is honoured everywhere (slow where the
+    CPU has no bf16 unit: torch emulates it)."""
     device = torch.device(device)
-    if device.type == "cuda" and amp:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if precision in ("fp32", "bf16"):
+        return precision
+    if precision != "auto":
+        raise MmweError(f"expected --precision auto, fp32 or bf16, got {precision!r}")
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_bf16_units()["amx_bf16"] else "fp32"
+
+
+def autocast(device, precision: str):
+    """bf16 autocast (CPU or CUDA) when the resolved ``precision`` is bf16; nothing for fp32 (bit-identical runs).
+
+    Autocast runs the matmuls in bf16 from fp32 weights, which stay the master copy: gradients and SGD updates
+    are fp32."""
+    device = torch.device(device)
+    if resolve_precision(precision, device) == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -106,7 +133,8 @@ class Stepper:
         self.params = list(model.parameters())
         self.sparse = {id(p) for p in model.sparse_parameters()}
         self.optimizer = make_optimizer(self.params, self.sparse, cfg.lr, fused=torch.device(device).type == "cuda")
-        self.autocast = lambda: autocast(device, cfg.amp)
+        self.precision = resolve_precision(cfg.precision, device)
+        self.autocast = lambda: autocast(device, self.precision)
         self.sampler = None
         if cfg.negatives > 0:
             q = sampling_distribution(data.target_counts, cfg.sampler)
@@ -144,7 +172,7 @@ def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -
     batches = [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)][world.rank::world.size]
     nll = aux = 0.0
     for idx in batches:
-        with autocast(device, cfg.amp):
+        with autocast(device, cfg.precision):
             lm_sum, aux_sum = loss_sums(model, make_batch(ex, idx, data.features, device), None, None)
         nll, aux = nll + float(lm_sum), aux + float(aux_sum)
     nll, aux = ddp.all_reduce_sum([nll, aux], world, device)
@@ -213,7 +241,7 @@ class Run:
     def _write_start(self) -> None:
         (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
         info = {"config": self.cfg.to_dict(), **self.meta, "data": self.data.stats, "world_size": self.world.size,
-                "init_vectors_found": self.init_found}
+                "precision": self.stepper.precision, "init_vectors_found": self.init_found}
         with atomic_write(self.out / "config.json", "w", encoding="utf-8") as fh:
             json.dump(info, fh, indent=2)
         self.data.vocab.save(self.out / "vocab.tsv")
@@ -338,7 +366,7 @@ class Run:
             "best_epoch": st["best_epoch"], "epochs": st["epoch"], "steps": st["step"], "stopped": st["done"],
             "tokens_per_s": st["train_tokens"] / max(st["train_seconds"], 1e-9),
             "train_tokens": st["train_tokens"], "train_seconds": st["train_seconds"],
-            "world_size": self.world.size, **self.data.stats,
+            "world_size": self.world.size, "precision": self.stepper.precision, **self.data.stats,
         }
         if self.world.main:
             self._export(metrics)
