@@ -116,6 +116,27 @@ def test_retrieval_scores_zero_shot_equals_recall_for_words():
     assert C.retrieval_scores(data, "T->I", Y, F, (1,))["zs_top1"] is None
 
 
+def test_retrieval_scores_csls_and_precision_columns():
+    from mmwe.metrics.retrieval import csls_scores, label_relevance, precision_at_k, recall_at_k
+
+    rng = np.random.default_rng(1)
+    Y = rng.normal(size=(40, 5))
+    F = Y + rng.normal(scale=1.0, size=Y.shape)
+    labels = [frozenset({int(v)}) if v < 3 else frozenset() for v in rng.integers(0, 6, 40)]
+    data = PairedData("iaprtc12", np.zeros((40, 2)), Y, "x", labels=labels)
+    r = C.retrieval_scores(data, "I->T", Y, F, (1, 5, 10))
+    want = recall_at_k(csls_scores(F, Y, 10), (1, 5, 10))
+    assert [r[f"csls_r@{k}"] for k in (1, 5, 10)] == [want[f"r@{k}"] for k in (1, 5, 10)]
+    correct = label_relevance(labels, labels) | np.eye(40, dtype=bool)
+    p = precision_at_k(csls_scores(F, Y, 10), correct, (1, 5, 10))
+    assert [r[f"csls_p@{k}"] for k in (1, 5, 10)] == [p[f"p@{k}"] for k in (1, 5, 10)]
+    assert all(r[f"p@{k}"] >= r[f"r@{k}"] for k in (1, 5, 10))  # the paired item is one of the correct ones
+    assert r["zs_csls_top1"] is None
+    words = PairedData("imagenet", np.zeros((40, 2)), Y, "x", words=[f"w{i}" for i in range(40)])
+    w = C.retrieval_scores(words, "I->T", Y, F, (1, 5))
+    assert w["zs_csls_top1"] == w["csls_r@1"] and w["zs_csls_top5"] == w["csls_r@5"] and w["p@1"] is None
+
+
 def test_exp2_pivot_marks_significance():
     rows = [{"embedding": "g", "benchmark": "men", "similarity": "cosine", "pairs": 9, "found": 9,
              "original": 0.5, "f_lin": 0.4, "p_lin": 0.01, "f_nn": 0.49, "p_nn": 0.5}]

@@ -56,7 +56,16 @@ from mmwe.experiments.word_visuals import VisualWordsConfig, check_cnns, visual_
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import MapConfig, fit_map, untrained_map
 from mmwe.metrics.overlap import chance_overlap, mnno
-from mmwe.metrics.retrieval import cosine_scores, label_relevance, mean_average_precision, recall_at_k, topk_accuracy
+from mmwe.metrics.retrieval import (
+    CSLS_K,
+    cosine_scores,
+    csls_from_cosines,
+    label_relevance,
+    mean_average_precision,
+    precision_at_k,
+    recall_at_k,
+    topk_accuracy,
+)
 from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
 from mmwe.neighbor_sets import neighbour_set, write_neighbour_set
 from mmwe.progress import Progress
@@ -204,16 +213,27 @@ def regression_scores(Y: np.ndarray, F: np.ndarray) -> dict:
 
 
 def retrieval_scores(data: PairedData, direction: str, Y: np.ndarray, F: np.ndarray, ks) -> dict:
-    """Rank every target Y by cosine to each f(x): R@k of the paired item, mAP (labels), zero-shot top-k."""
+    """Rank every target Y by cosine to each f(x), then by CSLS (k = 10, MUSE; ``csls_`` keys): R@k of the paired
+    item, mAP and P@k (labels: correct = the paired item or any item sharing a label), zero-shot top-k."""
     S = cosine_scores(F, Y)  # (N, N): query i = f(x_i), candidate j = y_j
     out = {k: v for k, v in recall_at_k(S, ks).items() if k != "n"}
     out["mAP"] = None  # key "map" is the map model
+    correct = None
     if data.labels is not None:
-        out["mAP"] = mean_average_precision(S, label_relevance(data.labels, data.labels))["map"]
-    out["zs_top1"] = out["zs_top5"] = None
-    if data.words is not None and direction == "I->T":  # zero-shot tagging: the class word among all words
-        top = topk_accuracy(S, np.arange(S.shape[0]), ks=(1, 5))
-        out["zs_top1"], out["zs_top5"] = top["top1"], top["top5"]
+        shared = label_relevance(data.labels, data.labels)
+        out["mAP"] = mean_average_precision(S, shared)["map"]
+        correct = shared | np.eye(len(shared), dtype=bool)  # several correct targets per item
+    zero_shot = data.words is not None and direction == "I->T"  # the class word among all words
+    for prefix in ("", "csls_"):
+        if prefix:
+            S = csls_from_cosines(S, CSLS_K, out=S)  # in place: no second (N, N) matrix
+            out.update({f"csls_{k}": v for k, v in recall_at_k(S, ks).items() if k.startswith("r@")})
+        p = precision_at_k(S, correct, ks) if correct is not None else {}
+        out.update({f"{prefix}p@{k}": p.get(f"p@{k}") for k in ks})
+        out[f"zs_{prefix}top1"] = out[f"zs_{prefix}top5"] = None
+        if zero_shot:
+            top = topk_accuracy(S, np.arange(S.shape[0]), ks=(1, 5))
+            out[f"zs_{prefix}top1"], out[f"zs_{prefix}top5"] = top["top1"], top["top5"]
     return out
 
 

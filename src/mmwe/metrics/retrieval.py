@@ -5,6 +5,17 @@ Everything here is a pure function of arrays and returns plain floats / dicts wi
 
 Ties are broken the same way everywhere (and as in ``mmwe.neighbors.knn``): among equal scores the candidate
 with the lower index ranks first. Ranks are 1-based.
+
+Hubness reduction (a few candidates, "hubs", are the nearest neighbour of many queries) re-scores the cosines
+before ranking; every ranking function here takes those scores as it takes cosines:
+
+* CSLS (Conneau et al. 2018, MUSE; vecmap's ``--retrieval csls``): CSLS(q, d) = 2 cos(q, d) - r_D(q) - r_Q(d),
+  where r_D(q) is the mean cosine of q to its ``k`` most similar candidates and r_Q(d) the mean cosine of d to
+  its ``k`` most similar queries (k = 10, MUSE's and vecmap's default; capped at the other set's size).
+* inverted softmax (Smith et al. 2017; vecmap's ``--retrieval invsoftmax``): p(d | q) = exp(beta cos(q, d)) /
+  sum over all queries q' of exp(beta cos(q', d)), ranked by its logarithm. ``beta`` defaults to 1, vecmap's
+  ``--inv_temperature`` default; Smith et al. fit beta on the training dictionary (by maximum likelihood), so
+  pass the fitted value where one is available.
 """
 
 from __future__ import annotations
@@ -26,6 +37,104 @@ def cosine_scores(Q: np.ndarray, D: np.ndarray) -> np.ndarray:
     qn = np.linalg.norm(Q, axis=1, keepdims=True)
     dn = np.linalg.norm(D, axis=1, keepdims=True)
     return (Q / np.where(qn == 0, 1, qn)) @ (D / np.where(dn == 0, 1, dn)).T
+
+
+CSLS_K = 10  # neighbours in CSLS's hubness penalties (MUSE and vecmap)
+INV_SOFTMAX_BETA = 1.0  # inverse temperature of the inverted softmax (vecmap's default --inv_temperature)
+_BLOCK = 1024  # rows per block of the penalty and re-scoring passes: temporaries stay O(block x candidates)
+
+
+def _unit_rows(A: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(A, axis=1, keepdims=True)
+    return A / np.where(n == 0, 1, n)
+
+
+def topk_mean_similarity(A: np.ndarray, B: np.ndarray, k: int = CSLS_K, *, block: int = _BLOCK) -> np.ndarray:
+    """(nA,) mean cosine of each row of ``A`` to its ``min(k, nB)`` most similar rows of ``B`` (CSLS's r).
+
+    Blocked over the rows of A: memory O(block x nB), never (nA, nB). The mean of the k largest values does not
+    depend on how ties among them are broken.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1] or not len(B):
+        raise MmweError(f"expected two 2-D arrays with the same number of columns, got {A.shape} and {B.shape}")
+    return _row_topk_mean(_unit_rows(A), _unit_rows(B).T, k, block)
+
+
+def _row_topk_mean(A: np.ndarray, Bt: np.ndarray | None, k: int, block: int, S: np.ndarray | None = None):
+    """Top-k mean per row of ``A @ Bt`` (or of the given matrix ``S``), ``block`` rows at a time."""
+    if int(k) < 1:
+        raise MmweError(f"expected k >= 1 neighbours for the hubness penalty, got {k}")
+    n, m = (S.shape if S is not None else (A.shape[0], Bt.shape[1]))
+    k = min(int(k), m)
+    out = np.empty(n, dtype=np.float64)
+    for s in range(0, n, block):
+        T = S[s:s + block] if S is not None else A[s:s + block] @ Bt  # (b, m)
+        out[s:s + block] = np.partition(T, m - k, axis=1)[:, m - k:].mean(axis=1)  # the k largest, (b,)
+    return out
+
+
+def csls_penalties(S: np.ndarray, k: int = CSLS_K, *, block: int = _BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """(r_q (nq,), r_d (nd,)) of a cosine matrix ``S`` (nq, nd): each row's and each column's top-k mean."""
+    S = _check_scores(S)
+    r_q = _row_topk_mean(None, None, k, block, S=S)
+    r_d = np.empty(S.shape[1], dtype=np.float64)
+    for s in range(0, S.shape[1], block):  # columns in blocks: a (nq, b) slice transposed, never all of S.T
+        r_d[s:s + block] = _row_topk_mean(None, None, k, block, S=np.ascontiguousarray(S[:, s:s + block].T))
+    return r_q, r_d
+
+
+def csls_from_cosines(S: np.ndarray, k: int = CSLS_K, *, out: np.ndarray | None = None,
+                      block: int = _BLOCK) -> np.ndarray:
+    """CSLS scores 2 S - r_q[:, None] - r_d[None, :] of a cosine matrix ``S`` (nq, nd) (MUSE's formula).
+
+    ``out=S`` re-scores in place (no second (nq, nd) matrix); the penalties are taken from S first.
+    """
+    S = _check_scores(S)
+    r_q, r_d = csls_penalties(S, k, block=block)
+    if out is None:
+        out = np.empty(S.shape, dtype=np.float64)
+    for s in range(0, S.shape[0], block):
+        blk = 2.0 * S[s:s + block]  # (b, nd)
+        blk -= r_q[s:s + block, None]
+        blk -= r_d[None, :]
+        out[s:s + block] = blk
+    return out
+
+
+def csls_scores(Q: np.ndarray, D: np.ndarray, k: int = CSLS_K) -> np.ndarray:
+    """(nq, nd) CSLS scores between the rows of ``Q`` (queries) and ``D`` (candidates); see the module doc."""
+    return csls_from_cosines(cosine_scores(Q, D), k, out=None)
+
+
+def inverted_softmax_from_cosines(S: np.ndarray, beta: float = INV_SOFTMAX_BETA, *, out: np.ndarray | None = None,
+                                  block: int = _BLOCK) -> np.ndarray:
+    """log p(d | q) = beta S[q, d] - log sum_q' exp(beta S[q', d]) of a cosine matrix ``S`` (nq, nd).
+
+    The log of vecmap's ``exp(beta S) / partition``: the same ranking, without overflow at large beta (the
+    column's maximum is factored out of its sum). ``out=S`` re-scores in place.
+    """
+    S = _check_scores(S)
+    if not (np.isfinite(beta) and beta > 0):
+        raise MmweError(f"expected an inverse temperature beta > 0, got {beta}")
+    top = S.max(axis=0)  # (nd,)
+    total = np.zeros(S.shape[1], dtype=np.float64)
+    for s in range(0, S.shape[0], block):
+        total += np.exp(beta * (S[s:s + block] - top)).sum(axis=0)
+    log_partition = beta * top + np.log(total)  # (nd,)
+    if out is None:
+        out = np.empty(S.shape, dtype=np.float64)
+    for s in range(0, S.shape[0], block):
+        blk = beta * S[s:s + block]
+        blk -= log_partition[None, :]
+        out[s:s + block] = blk
+    return out
+
+
+def inverted_softmax_scores(Q: np.ndarray, D: np.ndarray, beta: float = INV_SOFTMAX_BETA) -> np.ndarray:
+    """(nq, nd) inverted-softmax log scores between the rows of ``Q`` and ``D``; see the module doc."""
+    return inverted_softmax_from_cosines(cosine_scores(Q, D), beta)
 
 
 def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -59,6 +168,36 @@ def recall_at_k(scores: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
     ranks = target_ranks(scores, np.arange(scores.shape[0]))
     out = {f"r@{k}": float(np.mean(ranks <= k)) for k in ks}
     out.update(n=int(ranks.size), median_rank=float(np.median(ranks)))
+    return out
+
+
+def first_relevant_ranks(scores: np.ndarray, relevant: np.ndarray, *, block: int = _BLOCK) -> np.ndarray:
+    """(nq,) 1-based rank of the best-ranked relevant candidate of each query (ties to the lower index); 0 for a
+    query with no relevant candidate. With one relevant candidate per query it is ``target_ranks``."""
+    scores = _check_scores(scores)
+    relevant = np.asarray(relevant, dtype=bool)
+    if relevant.shape != scores.shape:
+        raise MmweError(f"relevance must have the shape of the scores {scores.shape}, got {relevant.shape}")
+    out = np.zeros(scores.shape[0], dtype=np.int64)
+    cols = np.arange(scores.shape[1])
+    for s in range(0, scores.shape[0], block):
+        S, R = scores[s:s + block], relevant[s:s + block]  # (b, nd)
+        has = R.any(axis=1)
+        best = np.where(R, S, -np.inf).max(axis=1, initial=-np.inf)[:, None]  # (b, 1) best relevant score
+        first = np.argmax(R & (S == best), axis=1)[:, None]  # its lowest index: the one that ranks first
+        rank = 1 + (S > best).sum(axis=1) + ((S == best) & (cols[None, :] < first)).sum(axis=1)
+        out[s:s + block] = np.where(has, rank, 0)
+    return out
+
+
+def precision_at_k(scores: np.ndarray, relevant: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
+    """P@k as MUSE scores word translation with several correct translations: the share of queries with at least
+    one relevant candidate among their top k. Keys ``p@1``, ``p@5``...; queries with no relevant candidate are
+    left out and counted (``skipped``). With one relevant candidate per query, P@k is R@k."""
+    ranks = first_relevant_ranks(scores, relevant)
+    used = ranks > 0
+    out = {f"p@{k}": float(np.mean(ranks[used] <= k)) if used.any() else float("nan") for k in ks}
+    out.update(queries=int(used.sum()), skipped=int((~used).sum()))
     return out
 
 

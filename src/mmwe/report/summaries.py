@@ -8,11 +8,16 @@ from __future__ import annotations
 MAP_MODELS = ("lin", "nn")
 SIMILARITIES = ("cosine", "euclidean")
 
+# hubness-reduced retrieval (CSLS, k = 10) and P@k with several correct targets (IAPR TC-12 labels)
+CSLS_COLUMNS = [("csls_r@1", "CSLS R@1"), ("csls_r@5", "CSLS R@5"), ("csls_r@10", "CSLS R@10")]
+P_COLUMNS = [("p@1", "P@1"), ("p@5", "P@5"), ("p@10", "P@10"),
+             ("csls_p@1", "CSLS P@1"), ("csls_p@5", "CSLS P@5"), ("csls_p@10", "CSLS P@10")]
+ZS_CSLS_COLUMNS = [("zs_csls_top1", "ZS CSLS top-1"), ("zs_csls_top5", "ZS CSLS top-5")]
 EXP1_COLUMNS = [("dataset", "dataset"), ("direction", "direction"), ("map", "map"),
                 ("mnno_x_fx", "mNNO(X,f(X))"), ("mnno_y_fx", "mNNO(Y,f(X))"), ("mnno_x_y", "mNNO(X,Y)"),
                 ("mse", "MSE"), ("r2", "R2 (var.-weighted)"), ("r@1", "R@1"), ("r@5", "R@5"), ("r@10", "R@10"),
-                ("median_rank", "med. rank"), ("mAP", "mAP"), ("zs_top1", "ZS top-1"), ("zs_top5", "ZS top-5"),
-                ("input_closer", "X closer")]
+                *CSLS_COLUMNS, ("median_rank", "med. rank"), ("mAP", "mAP"), *P_COLUMNS,
+                ("zs_top1", "ZS top-1"), ("zs_top5", "ZS top-5"), *ZS_CSLS_COLUMNS, ("input_closer", "X closer")]
 
 
 def exp2_pivot(rows: list[dict], maps=MAP_MODELS) -> tuple[list[dict], list[str]]:
@@ -41,8 +46,8 @@ def exp2_pivot(rows: list[dict], maps=MAP_MODELS) -> tuple[list[dict], list[str]
 BRIDGE_COLUMNS = [("dataset", "dataset"), ("direction", "direction"), ("map", "map"), ("loss", "loss"),
                   ("chosen", "setting (most folds)"), ("mnno_x_fx", "mNNO(X,f(X))"), ("mnno_y_fx", "mNNO(Y,f(X))"),
                   ("mnno_x_y", "mNNO(X,Y)"), ("gap", "gap Y-X"), ("gap_ci", "gap 95% CI"), ("r@1", "R@1"),
-                  ("r@5", "R@5"), ("r@10", "R@10"), ("mAP", "mAP"), ("zs_top1", "ZS top-1"), ("zs_top5", "ZS top-5"),
-                  ("above", "above diag."), ("goal", "goal")]
+                  ("r@5", "R@5"), ("r@10", "R@10"), *CSLS_COLUMNS, ("mAP", "mAP"), *P_COLUMNS, ("zs_top1", "ZS top-1"),
+                  ("zs_top5", "ZS top-5"), *ZS_CSLS_COLUMNS, ("above", "above diag."), ("goal", "goal")]
 
 
 def _star(v, p) -> str | None:
