@@ -75,7 +75,8 @@ _MASKED = -1e9  # logit of an excluded candidate (finite, so that 0 * log-prob s
 _GRAPH_BLOCK = 1024  # rows per block of the exact K-NN graph search
 MAX_HIDDEN_LAYERS = 5
 FILE_FORMAT = "mmwe-map"  # tag stored in every saved map, so that foreign torch files are recognised
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: the normalisation statistics of X and Y (MapConfig.normalize) are stored with the weights
+READ_VERSIONS = (1, 2)  # version 1 files (no normalisation) still load
 _PREDICT_BATCH = 4096  # rows per forward pass in predict(): bounds memory on large vocabularies
 # check_matrix wording for X and Y; maps report the first bad row 0-based (users and tests match this text)
 _MATRIX_MESSAGES = {"finite": "expected finite values in {name}, got {bad_values} NaN/inf (first in row {index}); "
@@ -108,6 +109,7 @@ class MapConfig:
     patience: int = 5  # stop after this many epochs without a better validation loss
     seed: int = 0  # seeds initialisation, the validation split, shuffling and dropout
     device: Literal["auto", "cpu", "cuda"] = "auto"  # where lin/nn train: auto = cuda when present (fp32, fused Adam)
+    normalize: str = ""  # vecmap preprocessing of X and Y, in order: unit,center,unitdim,centeremb; "" = none
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -122,6 +124,7 @@ class MapConfig:
         check_choice("model", self.model, MODELS)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        parse_normalize(self.normalize)
         terms = parse_loss(self.loss)
         if self.model == "nn" and not 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS:
             raise MmweError(f"expected 1 to {MAX_HIDDEN_LAYERS} hidden layers for model 'nn', got "
@@ -317,6 +320,99 @@ def compute_loss(pred: torch.Tensor, target: torch.Tensor, loss: str, margin: fl
     return _weighted_local(pred, target, parse_loss(loss), margin, temperature, nb_temperature)
 
 
+# ----------------------------------------------------------------------------------- preprocessing
+
+NORMALIZE_STEPS = ("unit", "center", "unitdim", "centeremb")  # vecmap's --normalize actions
+
+
+def parse_normalize(spec: str) -> tuple[str, ...]:
+    """``"unit,center,unit"`` -> ("unit", "center", "unit"); ``""`` or ``"none"`` -> () (vecmap's --normalize)."""
+    text = str(spec or "").strip()
+    if text.lower() in ("", "none"):
+        return ()
+    steps = tuple(p.strip().lower() for p in text.split(","))
+    bad = [p for p in steps if p not in NORMALIZE_STEPS]
+    if bad:
+        raise MmweError(f"expected normalisation steps from {{{', '.join(NORMALIZE_STEPS)}}} joined by commas, got "
+                        f"{spec!r} (unknown step {bad[0]!r}); fix: e.g. --normalize unit,center,unit")
+    return steps
+
+
+def _normalize_step(A: np.ndarray, step: str, stat: np.ndarray | None) -> np.ndarray:
+    """One vecmap action on float64 rows ``A`` (N, d); ``stat``: the stored column means / lengths."""
+    if step == "unit":  # rows to unit length (embeddings.length_normalize)
+        norms = np.sqrt(np.sum(A ** 2, axis=1))
+        return A / np.where(norms == 0, 1.0, norms)[:, None]
+    if step == "centeremb":  # subtract each row's mean (embeddings.mean_center_embeddingwise)
+        return A - A.mean(axis=1)[:, None]
+    if step == "center":  # subtract the column means (embeddings.mean_center)
+        return A - stat
+    return A / stat  # unitdim: columns to unit length (embeddings.length_normalize_dimensionwise)
+
+
+def _step_stat(A: np.ndarray, step: str) -> np.ndarray | None:
+    if step == "center":
+        return A.mean(axis=0)  # (d,)
+    if step == "unitdim":
+        norms = np.sqrt(np.sum(A ** 2, axis=0))  # (d,)
+        return np.where(norms == 0, 1.0, norms)
+    return None  # row-wise steps need no statistics
+
+
+@dataclass
+class Normalizer:
+    """vecmap's embedding normalisation (``embeddings.normalize``) with the statistics of its training rows.
+
+    Steps, in order: ``unit`` scales rows to unit length; ``center`` subtracts the column means; ``unitdim``
+    divides each column by its length (vecmap's definition: the L2 norm over the rows, not the standard
+    deviation; on centred columns it is sqrt(N) times the population std); ``centeremb`` subtracts each row's
+    mean. Zero rows and columns stay as they are. ``center`` and ``unitdim`` keep the means / lengths of the rows
+    ``fit`` saw and ``apply`` reuses them on new rows: a row is mapped the same whatever else is in its file, and
+    the inputs of ``mmwe map apply`` land where the training rows were (vecmap has no apply step: it normalises
+    each set with its own statistics, which is what ``fit`` does on the training rows). Computed in float64,
+    returned as float32.
+    """
+
+    steps: tuple[str, ...] = ()
+    stats: tuple[np.ndarray | None, ...] = ()  # per step: column means (center), column lengths (unitdim), else None
+
+    @classmethod
+    def fit(cls, steps: tuple[str, ...], X: np.ndarray) -> tuple[Normalizer, np.ndarray]:
+        """(the normaliser, X normalised); X itself when there are no steps."""
+        if not steps:
+            return cls(), X
+        A = np.asarray(X, dtype=np.float64)
+        stats = []
+        for step in steps:
+            stats.append(_step_stat(A, step))
+            A = _normalize_step(A, step, stats[-1])
+        return cls(tuple(steps), tuple(stats)), A.astype(np.float32)
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """X (N, d) normalised with the stored statistics (float32); X itself when there are no steps."""
+        if not self.steps:
+            return X
+        A = np.asarray(X, dtype=np.float64)
+        for step, stat in zip(self.steps, self.stats):
+            A = _normalize_step(A, step, stat)
+        return A.astype(np.float32)
+
+    def to_dict(self) -> dict:
+        """Steps and float64 tensors (or None): what torch.load(weights_only=True) reads back."""
+        return {"steps": list(self.steps),
+                "stats": [None if s is None else torch.from_numpy(np.asarray(s, np.float64)) for s in self.stats]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Normalizer:
+        steps = parse_normalize(",".join(d["steps"]))
+        stats = tuple(None if s is None else np.asarray(s.numpy() if torch.is_tensor(s) else s, dtype=np.float64)
+                      for s in d["stats"])
+        if len(stats) != len(steps) or any((s is None) != (_step_stat(np.zeros((1, 1)), p) is None)
+                                           for p, s in zip(steps, stats)):
+            raise ValueError(f"normalisation statistics do not match the steps {list(steps)}")
+        return cls(steps, stats)
+
+
 # ---------------------------------------------------------------------------------------- network
 
 
@@ -355,13 +451,22 @@ class CrossModalMap:
     """
 
     def __init__(self, network: nn.Module, config: MapConfig, in_dim: int, out_dim: int, *,
-                 trained: bool, history: dict | None = None):
+                 trained: bool, history: dict | None = None, normalizers: tuple[Normalizer, Normalizer] | None = None):
         self.network = network.eval()
         self.config = config
         self.in_dim = int(in_dim)
         self.out_dim = int(out_dim)
         self.trained = trained
         self.history = history or {}
+        # (of X, of Y): the training statistics of config.normalize; predict() applies the first
+        self.normalizers = normalizers or (Normalizer(), Normalizer())
+
+    def normalize_y(self, Y: np.ndarray) -> np.ndarray:
+        """Y in the space f(X) lives in: config.normalize with the training statistics of Y (float32)."""
+        Y = check_matrix(Y, name="Y", messages=_MATRIX_MESSAGES)
+        if Y.shape[1] != self.out_dim:
+            raise MmweError(f"expected Y with {self.out_dim} columns (the map's output size), got {Y.shape[1]}")
+        return self.normalizers[1].apply(Y)
 
     def __repr__(self) -> str:
         c = self.config
@@ -375,6 +480,7 @@ class CrossModalMap:
         if X.shape[1] != self.in_dim:
             raise MmweError(f"expected X with {self.in_dim} columns (the map's input size), got {X.shape[1]}; "
                             "fix: apply the map to vectors of the modality it was trained on")
+        X = self.normalizers[0].apply(X)  # training statistics; no-op without config.normalize
         self.network.eval()
         out = np.empty((X.shape[0], self.out_dim), dtype=np.float32)
         with torch.no_grad():
@@ -388,7 +494,7 @@ class CrossModalMap:
         payload = {
             "format": FILE_FORMAT, "version": FILE_VERSION, "config": self.config.to_dict(),
             "in_dim": self.in_dim, "out_dim": self.out_dim, "trained": self.trained,
-            "history": self.history,
+            "history": self.history, "normalizers": [n.to_dict() for n in self.normalizers],
             "state_dict": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
         }
         with atomic_path(path) as tmp:
@@ -402,12 +508,23 @@ class CrossModalMap:
             cfg = MapConfig.from_dict(payload["config"]).validate()
             net = build_network(int(payload["in_dim"]), int(payload["out_dim"]), cfg)
             net.load_state_dict(payload["state_dict"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            norms = _load_normalizers(payload, cfg)
+        except (KeyError, TypeError, ValueError, RuntimeError, MmweError) as exc:
             raise MmweError(f"expected a complete mmwe map, got an inconsistent one ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0][:200]}); fix: retrain with `mmwe map train`",
                             path=path) from None
         return cls(net, cfg, payload["in_dim"], payload["out_dim"], trained=bool(payload.get("trained", True)),
-                   history=payload.get("history") or {})
+                   history=payload.get("history") or {}, normalizers=norms)
+
+
+def _load_normalizers(payload: dict, cfg: MapConfig) -> tuple[Normalizer, Normalizer]:
+    """The stored (X, Y) normalisers; a version-1 file has none (and no ``normalize`` in its config)."""
+    stored = payload.get("normalizers")
+    norms = (Normalizer(), Normalizer()) if stored is None else tuple(Normalizer.from_dict(d) for d in stored)
+    if len(norms) != 2 or any(n.steps != parse_normalize(cfg.normalize) for n in norms):
+        raise ValueError(f"normalisation steps {[n.steps for n in norms]} do not match the config's "
+                         f"{cfg.normalize!r}")
+    return norms  # type: ignore[return-value]
 
 
 def _read_payload(path: str | os.PathLike) -> dict:
@@ -422,8 +539,9 @@ def _read_payload(path: str | os.PathLike) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
         raise MmweError("expected a map file written by `mmwe map train`, got another torch file; "
                         "fix: pass the --out file of `mmwe map train`", path=path)
-    if payload.get("version") != FILE_VERSION:
-        raise MmweError(f"expected map file version {FILE_VERSION}, got {payload.get('version')}; "
+    if payload.get("version") not in READ_VERSIONS:
+        raise MmweError(f"expected map file version {' or '.join(map(str, READ_VERSIONS))}, got "
+                        f"{payload.get('version')}; "
                         "fix: retrain with this version of mmwe", path=path)
     return payload
 
@@ -452,11 +570,22 @@ def fit_map(X: np.ndarray, Y: np.ndarray, cfg: MapConfig | None = None, *,
     ``lin`` / ``nn``: Adam on ``cfg.loss``; ``on_epoch(epoch, history)`` is called after every epoch (e.g. to
     drive a progress bar) and the returned map holds the weights of the best validation epoch (or the last,
     with val_fraction 0). ``procrustes`` / ``cca``: one closed-form solve on all rows (no epochs, no split).
+    ``cfg.normalize`` normalises X and Y first (:class:`Normalizer`, each with its own statistics, as vecmap
+    does both languages); the map keeps both normalisers: ``predict`` applies X's, and f(X) lives in the
+    normalised Y space (``normalize_y`` puts new targets there).
     """
     cfg = copy.deepcopy(cfg or MapConfig()).validate()
     X, Y = check_paired(X, Y, messages=_MATRIX_MESSAGES)
-    if cfg.model in CLOSED_FORM:
-        return _fit_closed_form(X, Y, cfg)
+    steps = parse_normalize(cfg.normalize)
+    (norm_x, X), (norm_y, Y) = Normalizer.fit(steps, X), Normalizer.fit(steps, Y)
+    fmap = _fit_closed_form(X, Y, cfg) if cfg.model in CLOSED_FORM else _fit_trained(X, Y, cfg, on_epoch)
+    fmap.normalizers = (norm_x, norm_y)
+    return fmap
+
+
+def _fit_trained(X: np.ndarray, Y: np.ndarray, cfg: MapConfig,
+                 on_epoch: Callable[[int, dict], None] | None) -> CrossModalMap:
+    """Adam on cfg.loss (lin / nn), on X and Y as given (already normalised)."""
     # fork_rng: the caller's global torch RNG is left untouched; dropout draws from the seeded copy.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)

@@ -50,8 +50,9 @@ def train(
     if json:
         return print_json(s)
     title = f"{'' if s['trained'] else 'untrained '}map {cfg.model} ({s['in_dim']} -> {s['out_dim']}), loss {cfg.loss}"
-    keys = ("rows", "epochs_run", "best_epoch", "init_val_loss", "best_val_loss", "final_train_loss", "stopped_early",
-            "out")
+    s["normalize"] = cfg.normalize or "none"
+    keys = ("rows", "normalize", "epochs_run", "best_epoch", "init_val_loss", "best_val_loss", "final_train_loss",
+            "stopped_early", "out")
     print_table(title, ["field", "value"], [(k, f"{s[k]:.4g}" if isinstance(s[k], float) else s[k]) for k in keys])
 
 
@@ -63,7 +64,10 @@ def apply(
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
 ) -> None:
-    """Map every row of X with a trained map and write the predictions f(X)."""
+    """Map every row of X with a trained map and write the predictions f(X).
+
+    A map trained with --normalize normalises X with its training statistics first; f(X) is in the normalised Y space.
+    """
     check_output_path(out)
     names, X = read_matrix_file(x, unicode_errors=unicode_errors)
     from mmwe.maps import CrossModalMap  # torch
@@ -75,6 +79,6 @@ def apply(
         raise MmweError(exc.message, path=x) from None
     write_matrix_file(names, FX, out)
     s = {"model": model, "input": x, "output": out, "rows": int(FX.shape[0]), "in_dim": fmap.in_dim,
-         "out_dim": fmap.out_dim}
+         "out_dim": fmap.out_dim, "normalize": fmap.config.normalize}
     print_json(s) if json else typer.echo(f"mapped {s['rows']} rows {fmap.in_dim} -> {fmap.out_dim} dims with {model}; "
                                           f"wrote {out}")
