@@ -2,7 +2,8 @@
 
 Modules: ``overlap`` (mNNO), ``alignment`` (the Platonic-representation metrics: mutual/cycle/LCS/edit-distance
 kNN, CKA, unbiased CKA, CKNNA, SVCCA), ``wordsim`` (word-similarity Spearman/Pearson), ``triplets``
-(phrase-triplet accuracy), ``retrieval`` (R@k, mAP, zero-shot top-k), ``stats`` (bootstrap CIs, Steiger, McNemar).
+(phrase-triplet accuracy), ``retrieval`` (R@k, P@k, mAP, zero-shot top-k; CSLS and inverted softmax),
+``stats`` (bootstrap CIs, Steiger, McNemar).
 The functions are also importable from here, as a newcomer would type them::
 
     from mmwe.metrics import mnno
@@ -33,6 +34,9 @@ _API = {
     "topk_accuracy": ("retrieval", "topk_accuracy"), "average_precision": ("retrieval", "average_precision"),
     "mean_average_precision": ("retrieval", "mean_average_precision"),
     "label_relevance": ("retrieval", "label_relevance"),
+    "csls_scores": ("retrieval", "csls_scores"), "csls_from_cosines": ("retrieval", "csls_from_cosines"),
+    "inverted_softmax_scores": ("retrieval", "inverted_softmax_scores"),
+    "precision_at_k": ("retrieval", "precision_at_k"),
     "spearman": ("stats", "spearman"), "pearson": ("stats", "pearson"), "bootstrap_ci": ("stats", "bootstrap_ci"),
     "steiger_z": ("stats", "steiger_z"), "mcnemar": ("stats", "mcnemar"),
 }
