@@ -104,6 +104,13 @@ def _writers(data: dict, out: Path) -> dict[str, tuple[list, Path]]:
     }
 
 
+def _all_writers(data: dict, out: Path) -> dict[str, tuple[list, Path]]:
+    """_writers and the commands that take longer: features, train."""
+    return {**_writers(data, out),
+            "features": (["features", data["corpus"], "--out", out / "f.npy", "--backend", "onnx"], out / "f.npy"),
+            "train": (["train", data["corpus"], "--out", out / "run", *_TRAIN], out / "run")}
+
+
 # -- (a) a full disk ---------------------------------------------------------------------------------------
 def _can_mount() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0 and sys.platform.startswith("linux")
@@ -154,6 +161,83 @@ def test_full_disk_features_names_the_output_and_keeps_resumable_chunks(data, tm
         _check_full_disk_error(err, disk / "f.npy", disk)
 
 
+_TRAIN = ["--model", "puretext", "--emb-dim", "16", "--hidden", "32", "--proj", "16", "--negatives", "32",
+          "--batch-size", "16", "--epochs", "2", "--min-count", "1", "--threads", "1", "--seed", "3"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mount(), reason="needs root to mount a tmpfs")
+def test_full_disk_train_then_rerun_resumes_to_the_same_vectors(data, tmp_path, capsys):
+    ref = tmp_path / "ref"
+    assert _cli(["train", data["corpus"], "--out", ref, *_TRAIN], capsys)[0] == 0
+    with _tmpfs(tmp_path / "full", "256k", free=40 * 1024) as disk:
+        rc, _, err = _cli(["train", data["corpus"], "--out", disk / "run", *_TRAIN], capsys)
+        line = _one_line_error(err)
+        assert rc == 2 and "no space left on device (ENOSPC)" in line and str(disk / "run") in line, line
+        assert "the same command resumes" in line
+        (disk / ".filler").unlink()
+        rc, _, err = _cli(["train", data["corpus"], "--out", disk / "run", *_TRAIN], capsys)
+        assert rc == 0, err[-2000:]
+        for name in ("vectors.txt", "vectors.bin"):
+            assert (disk / "run" / name).read_bytes() == (ref / name).read_bytes()
+        assert _leftovers(disk) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mount(), reason="needs root to mount a tmpfs")
+def test_full_disk_reproduce_and_report(data, tmp_path, capsys):
+    run = ["reproduce", "collell", "--exp", "1", "--dataset", "words", "--corpus", data["corpus"], "--epochs", "1",
+           "--folds", "2", "--workers", "1"]
+    assert _cli([*run, "--out", tmp_path / "coll"], capsys)[0] == 0
+    with _tmpfs(tmp_path / "full", "1m", free=8 * 1024) as disk:
+        for args, out in (([*run, "--out", disk / "coll"], disk / "coll"),
+                          (["report", tmp_path / "coll", "--out", disk / "r.html"], disk / "r.html")):
+            rc, _, err = _cli(args, capsys)
+            line = _one_line_error(err)
+            assert rc == 2 and "no space left on device (ENOSPC)" in line and str(out) in line, line
+        assert [p.name for p in disk.iterdir() if p.name != ".filler"] in ([], ["coll"])
+        assert not (disk / "coll").exists() or list((disk / "coll").iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mount(), reason="needs root to mount a tmpfs")
+def test_full_disk_corpus_download_then_rerun_resumes(tmp_path, capsys):
+    pytest.importorskip("img2dataset")
+    import csv
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from PIL import Image
+
+    www = tmp_path / "www"
+    www.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(30):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(www / f"{i}.png")
+    quiet = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(quiet, directory=str(www)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with open(tmp_path / "urls.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["url", "caption"])
+            w.writerows([f"http://127.0.0.1:{httpd.server_address[1]}/{i}.png", f"a noisy square number {i} here"]
+                        for i in range(30))
+        with _tmpfs(tmp_path / "full", "1m", free=40 * 1024) as disk:
+            rc, _, err = _cli(["corpus", "download", tmp_path / "urls.csv", "--out", disk / "web"], capsys)
+            last = err.strip().splitlines()[-1]
+            assert rc == 2 and last.startswith(f"mmwe: error: {disk / 'web' / 'shards'}: 1 of 1 shards failed"), err
+            assert "no space left on device (ENOSPC" in last and "run the same command again to resume" in last
+            assert sorted(p.name for p in (disk / "web" / "shards").iterdir()) == []  # no truncated tar kept
+            (disk / ".filler").unlink()
+            rc, out, err = _cli(["corpus", "download", tmp_path / "urls.csv", "--out", disk / "web", "--json"],
+                                capsys)
+            assert rc == 0 and json.loads(out)["downloaded"] == 30, err[-2000:]
+    finally:
+        httpd.shutdown()
+
+
 def test_injected_enospc_at_the_write_layer(data, tmp_path, capsys, monkeypatch):
     """Without root: the atomic writers' rename fails with ENOSPC; same one line, the temporary file removed."""
     real = os.replace
@@ -171,6 +255,24 @@ def test_injected_enospc_at_the_write_layer(data, tmp_path, capsys, monkeypatch)
         line = _one_line_error(err)
         assert f"{out}: cannot write it: no space left on device (ENOSPC)" in line, line
         assert list(tmp_path.iterdir()) == [], command
+
+
+def test_download_output_filter_drops_tracebacks_keeps_progress():
+    from mmwe.corpus.download import _forward_without_tracebacks
+
+    text = (b"\r0it [00:00, ?it/s]\r1it [00:01, 1.0s/it]Traceback (most recent call last):\n  File \"w.py\", line 3\n"
+            b"    f.write(b)\n\nDuring handling of the above exception, another exception occurred:\n\n"
+            b"Traceback (most recent call last):\n  File \"x.py\"\nOSError: [Errno 28] No space left on device\n"
+            b"shard 0 failed with error [Errno 28] No space left on device\nRetried 1 times")
+    r, w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(w, text)
+    os.close(w)
+    _forward_without_tracebacks(r, out_w)  # closes r and out_w
+    got = os.read(out_r, 1 << 16)
+    os.close(out_r)
+    assert got == (b"\r0it [00:00, ?it/s]\r1it [00:01, 1.0s/it]\nshard 0 failed with error [Errno 28] No space left "
+                   b"on device\nRetried 1 times")
 
 
 def test_write_errors_without_errno_and_read_only():
@@ -237,8 +339,6 @@ def test_corpus_build_killed_at_random_points_then_rerun_is_bit_identical(data, 
                                      "train", "corpus build"])
 def test_every_writer_killed_at_random_points_then_rerun_is_bit_identical(command, data, tmp_path):
     D = data
-    train = ["--model", "puretext", "--emb-dim", "16", "--hidden", "32", "--proj", "16", "--negatives", "32",
-             "--batch-size", "16", "--epochs", "2", "--min-count", "1", "--threads", "1", "--seed", "3"]
     cases = {
         "features": (lambda d: ["features", D["corpus"], "--out", d / "f.npy", "--backend", "onnx"],
                      lambda d: {k: v for k, v in _files(d).items() if not k.endswith(".meta.json")}),
@@ -249,7 +349,7 @@ def test_every_writer_killed_at_random_points_then_rerun_is_bit_identical(comman
         "map train": (lambda d: ["map", "train", D["glove"], D["visual"], "--out", d / "m.pt", "--epochs", "20"],
                       lambda d: _map_weights(d / "m.pt")),
         "map apply": (lambda d: ["map", "apply", D["map"], D["glove"], "--out", d / "fx.npy"], _files),
-        "train": (lambda d: ["train", D["corpus"], "--out", d / "run", "--features", D["features"], *train],
+        "train": (lambda d: ["train", D["corpus"], "--out", d / "run", "--features", D["features"], *_TRAIN],
                   lambda d: {k: v for k, v in _files(d / "run").items() if k.startswith("vectors")}),
         "corpus build": (lambda d: ["corpus", "build", D["text"], "--out", d / "c", "--min-count", "1",
                                     "--shard-size", "200", "--row-group-size", "50"], lambda d: _files(d / "c")),
@@ -271,7 +371,7 @@ _HOLD = "import sys, time; from mmwe.fileio import lock_output; lock_output(sys.
 
 
 def test_second_run_on_a_held_output_refuses_naming_the_first(data, tmp_path, capsys):
-    for command, (args, out) in _writers(data, tmp_path).items():
+    for command, (args, out) in _all_writers(data, tmp_path).items():
         holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], env=_env(), stdout=subprocess.PIPE,
                                   text=True)
         try:

@@ -120,8 +120,12 @@ class OutputError(MmweError):
 
     def __str__(self) -> str:
         partial = getattr(self, "partial", None)
+        run = next((d for d in (self.path, os.path.dirname(self.path or "")) if d and os.path.isdir(
+            os.path.join(d, "checkpoints"))), None)  # a training run folder (mmwe train)
         if partial and os.path.isdir(partial):
             note = f"the finished part is kept in {partial}: the same command resumes from it"
+        elif run:
+            note = f"the run folder {run} keeps its finished files and checkpoints: the same command resumes"
         else:
             note = "no output was left half-written (outputs are renamed into place only when complete)"
         return f"{self.format()}; {note}"

@@ -203,17 +203,61 @@ def _write_url_list(out: Path, urls: list[str], texts: list[list[str]]) -> tuple
 
 @contextlib.contextmanager
 def _stdout_to_stderr():
-    """img2dataset and its worker processes print progress on stdout: send it to stderr (stdout stays JSON)."""
+    """img2dataset and its worker processes print progress on stdout: send it to stderr (stdout stays JSON).
+
+    Both go through a pipe whose reader drops Python tracebacks: img2dataset prints the traceback of a failed
+    shard (a full disk...) and carries on; ``_check_shards`` then says in one line what failed and what to do.
+    """
+    import threading
+
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    read_end, write_end = os.pipe()
+    reader = threading.Thread(target=_forward_without_tracebacks, args=(read_end, os.dup(saved_err)), daemon=True)
+    reader.start()
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        sys.stderr.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)  # the pipe's last writers are gone once the workers have ended: the reader stops
+        reader.join(timeout=10)
+        os.close(saved_out)
+        os.close(saved_err)
+
+
+def _forward_without_tracebacks(read_end: int, dest: int) -> None:
+    """Copy what arrives on ``read_end`` to ``dest`` (progress bars' carriage returns kept), less every
+    "Traceback (most recent call last):" block up to and including its exception line; closes both at the end."""
+    buf, in_tb = b"", False
+    with contextlib.suppress(OSError):
+        while chunk := os.read(read_end, 65536):
+            buf += chunk
+            parts = re.split(rb"(?<=[\r\n])", buf)
+            buf = parts.pop()  # an unfinished line waits for its end
+            for line in parts:
+                if b"Traceback (most recent call last)" in line:  # maybe after a progress bar's last state
+                    head = line.split(b"Traceback (most recent call last)")[0]
+                    line, in_tb = (head + b"\n" if head.strip() else b""), True
+                    os.write(dest, line)
+                    continue
+                if line.startswith(b"Exception ignored in"):  # the unraisable hook's header of a traceback
+                    continue
+                elif in_tb and not line[:1].isspace() and not line.startswith((b"During handling", b"The above")):
+                    in_tb = False  # the exception line ends the block
+                    continue
+                if not in_tb:
+                    os.write(dest, line)
+        if buf and not in_tb:
+            os.write(dest, buf)
+    os.close(read_end)
+    os.close(dest)
 
 
 def _img2dataset():
@@ -254,12 +298,35 @@ def download_corpus(source: str | Path, out: str | Path, cfg: DownloadConfig = D
               retries=cfg.retries, number_sample_per_shard=cfg.shard_size, incremental_mode="incremental",
               enable_wandb=False, distributor="multiprocessing", max_image_area=cfg.max_image_area,
               disallowed_header_directives=[])
+    _check_shards(shards)
     summary = summarize(shards)
     summary.update(source=str(source), rows_usable=len(urls), bad_rows=dict(sorted(bad.items())), identity=identity,
                    shards_dir=str(shards))
     with atomic_write(state, "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
     return summary
+
+
+def _check_shards(shards: Path) -> None:
+    """Refuse a download with shards that img2dataset could not finish (it logs the error, e.g. a full disk, and
+    carries on): their files are removed, so that the same command, which skips finished shards, writes them
+    again; one MmweError says what happened and what to do."""
+    import shutil
+
+    failed = sorted({f.name.split(".")[0] for f in shards.glob("*") if not f.name.endswith("_stats.json")
+                     and not (shards / f"{f.name.split('.')[0]}_stats.json").is_file()})
+    if not failed:
+        return
+    for f in shards.iterdir():
+        if f.name.split(".")[0] in failed:
+            f.unlink()
+    total = len(failed) + len(list(shards.glob("*_stats.json")))
+    free = shutil.disk_usage(shards).free
+    why = (f"no space left on device (ENOSPC; {free:,} bytes free there); fix: free space on that disk or choose "
+           "another --out" if free < 1 << 20 else "img2dataset could not finish them (its messages above say why); "
+           "fix: that cause")
+    raise MmweError(f"{len(failed)} of {total} shards failed ({', '.join(failed[:5])}): {why}; the finished shards "
+                    "are kept and the unfinished ones removed: run the same command again to resume", path=shards)
 
 
 def summarize(shards: str | Path) -> dict:
