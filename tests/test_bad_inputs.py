@@ -17,9 +17,7 @@ import json
 import os
 import pickle
 import re
-import struct
 import tarfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +26,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmwe.cli import main as _main
+from tests.conftest import bomb_png_bytes as bomb_png
+from tests.conftest import png_bytes as png
+from tests.conftest import run_cli
 
 GOOD_CSV = "cat,1,0,0\ndog,0,1,0\ncar,0,0,1\nsun,1,1,0\nsea,0,1,1\n"
 GOOD_VEC = "cat 1 0 0\ndog 0 1 0\ncar 0 0 1\nsun 1 1 0\nsea 0 1 1\n"
 BENCH = "cat dog 5\ncat car 1\ndog car 2\nsun sea 3\n"
-
-
-def run_cli(argv: list[str]) -> int:
-    try:
-        return _main(argv)
-    except SystemExit as exc:  # typer's standalone mode may end a run with SystemExit
-        return 0 if exc.code is None else int(exc.code)
 
 
 # -- builders of bad files ------------------------------------------------------------------------------------
@@ -54,31 +47,11 @@ def binary_w2v(words: list[str], matrix: np.ndarray, count: int | None = None) -
     return head + b"".join(wd.encode() + b" " + row.astype("<f4").tobytes() for wd, row in zip(words, matrix))
 
 
-def png(size=(8, 8), color=(200, 30, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def jpeg(size=(64, 64)) -> bytes:
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def bomb_png() -> bytes:
-    """A real 20000 x 20000 1-bit PNG (400 M pixels), ~50 KB on disk."""
-    side = 20_000
-    comp = zlib.compressobj(9)
-    row = b"\x00" * (1 + side // 8)
-    idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.flush()
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-            + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b""))
 
 
 class _System:

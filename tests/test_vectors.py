@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmwe.cli import main as _main
 from mmwe.errors import MmweError
 from mmwe.vectors import Vectors, detect_format, load, save, words_path_for
+from tests.conftest import run_cli as main
 
 # Words that break naive parsers (quoting, NA handling, comments, numeric inference) and must round-trip.
 TRICKY = ['"', "'", '""', "nan", "NaN", "null", "NULL", "n/a", "NA", "None", "true", "#hashtag", "#", "1", "1e5",
@@ -28,17 +28,14 @@ def _tricky_vectors(dim: int = 3) -> Vectors:
     return Vectors(TRICKY, m, source="tricky")
 
 
-def main(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return 0 if exc.code is None else int(exc.code)
-
-
 def _write(path: Path, data: bytes | str) -> Path:
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def _binary(words: list[bytes], m: np.ndarray, header: bytes | None = None) -> bytes:
+    head = header if header is not None else f"{len(words)} {m.shape[1]}\n".encode()
+    return head + b"".join(w + b" " + row.astype("<f4").tobytes() for w, row in zip(words, m))
 
 
 def _assert_same(a: Vectors, b: Vectors) -> None:
@@ -73,6 +70,36 @@ def test_container_errors():
         Vectors(["a", "b", "c"], np.zeros((2, 2)))
     with pytest.raises(MmweError, match="2-D matrix"):
         Vectors(["a"], np.zeros(2))
+
+
+def test_first_duplicate_is_the_one_check():
+    from mmwe.vectors import first_duplicate
+
+    assert first_duplicate([]) is None and first_duplicate(["a", "b", "c"]) is None
+    assert first_duplicate(["a", "b", "c", "b", "a"]) == (1, 3)  # the first repeat in order, with its original
+    assert first_duplicate(["x", "x"]) == (0, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # against a slow oracle: every pair, smallest j then its i
+        words = [str(x) for x in rng.integers(0, 12, rng.integers(0, 10))]
+        pairs = [(i, j) for j in range(len(words)) for i in range(j) if words[i] == words[j]]
+        assert first_duplicate(words) == (min(pairs, key=lambda p: p[1]) if pairs else None)
+
+
+@pytest.mark.parametrize("name,data,fmt,match", [
+    # a duplicate before a malformed line: the duplicate (the first fault in the file) is named
+    ("t.txt", "a 1 2\nb 3 4\na 5 6\nc 7\n", None, r"t\.txt:3: duplicate word 'a' \(first on line 1\)"),
+    ("t.txt", "3 2\na 1 2\na 5 6\n", None, r"t\.txt:3: duplicate word 'a' \(first on line 2\)"),
+    ("b.bin", _binary([b"a", b"a", b"c" * 30], np.ones((3, 3)))[:-5], "word2vec-binary",
+     r"record 2 \(byte offset \d+\) has duplicate word 'a' \(first at record 1\)"),
+    ("m.words.txt", "a\na\n\n", None, r"m\.words\.txt:2: duplicate word 'a' \(first on line 1\)"),
+])
+def test_the_first_fault_is_named(tmp_path, name, data, fmt, match):
+    path = _write(tmp_path / name, data if isinstance(data, bytes) else data.encode())
+    if name.endswith(".words.txt"):
+        np.save(tmp_path / "m.npy", np.ones((3, 2), np.float32))
+        path = tmp_path / "m.npy"
+    with pytest.raises(MmweError, match=match):
+        load(path, fmt=fmt)
 
 
 def test_gensim_round_trip():
@@ -248,11 +275,6 @@ def test_malformed_gzip(tmp_path):
         load(_write(tmp_path / "bad.txt.gz", good[:-6]))
     with pytest.raises(MmweError, match=r"bad2\.txt\.gz:2: field 2 is 'q'"):
         load(_write(tmp_path / "bad2.txt.gz", gzip.compress(b"a 1 2\nb q 4\n")))
-
-
-def _binary(words: list[bytes], m: np.ndarray, header: bytes | None = None) -> bytes:
-    head = header if header is not None else f"{len(words)} {m.shape[1]}\n".encode()
-    return head + b"".join(w + b" " + row.astype("<f4").tobytes() for w, row in zip(words, m))
 
 
 BAD_BINARY = [

@@ -15,9 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
 
-from mmwe.cli import main as _main
 from mmwe.corpus import (
     READERS,
     SPLITS,
@@ -40,15 +38,8 @@ from mmwe.corpus.pickle_safe import load_pickled_objects, restricted_loads
 from mmwe.corpus.preprocess import overlap, unit_hash
 from mmwe.corpus.readers import detect_reader
 from mmwe.errors import MmweError
-
-
-def main(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return 0 if exc.code is None else int(exc.code)
-
+from tests.conftest import png_bytes
+from tests.conftest import run_cli as main
 
 KEYS = ["1F600", "1F431", "1F680", "1F34E", "2615", "1F3B8"]  # grinning face, cat face, rocket, red apple, ...
 
@@ -65,12 +56,6 @@ def copy_svgs(dest, keys=KEYS):
     for k in keys:
         shutil.copy(svgs[k], dest / f"{k}.svg")
     return dest
-
-
-def png_bytes(color=(255, 0, 0)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def records(corpus, **kw):
@@ -233,7 +218,7 @@ def test_webdataset_members_and_refusals(tmp_path):
     with tarfile.open(d / "00000.tar", "w") as tf:
         _add(tf, "000.png", img)
         _add(tf, "000.txt", joined("2615").encode())
-        _add(tf, "001.png", png_bytes((0, 0, 255)))
+        _add(tf, "001.png", png_bytes(color=(0, 0, 255)))
         _add(tf, "001.json", json.dumps({"caption": joined("1F600"), "url": "http://x"}).encode())
         _add(tf, "002.txt", joined("1F431").encode())  # no image
         _add(tf, "003.png", img)  # no caption

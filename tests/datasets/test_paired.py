@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mmwe.cli import main as _main
 from mmwe.datasets.paired import load_pair, read_label_csv
 from mmwe.errors import MmweError
+from tests.conftest import run_cli as main
 
 
 def write(path, text: str):
@@ -108,14 +108,6 @@ def test_iapr_tables(iapr_dir):
 
 
 # -- CLI -----------------------------------------------------------------------------------------------------
-def main(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-
-
 def _pair_files(tmp_path, n=60):
     rng = np.random.default_rng(1)
     V = rng.standard_normal((n, 5))

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from mmwe.cli import main as _main
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.errors import MmweError
 from mmwe.metrics.stats import spearman, steiger_z
 from mmwe.metrics.wordsim import compare, evaluate, evaluate_sets
 from mmwe.vectors import Vectors
+from tests.conftest import run_cli as main
 
 SIZES = {"men": 3000, "wordsim353": 353, "ws353-rel": 252, "ws353-sim": 203, "rg65": 65, "rw": 2034, "mturk287": 287,
          "simlex999": 999, "simverb3500": 3500, "mturk771": 771, "yp130": 130}
@@ -265,14 +265,6 @@ def test_evaluate_sets_adds_p_vs_first():
 
 
 # -- CLI --------------------------------------------------------------------------------------------
-def main(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-
-
 def _write_w2v(path: Path, vec: Vectors) -> Path:
     lines = [f"{len(vec)} {vec.dim}"] + [w + " " + " ".join(f"{x:.6f}" for x in row)
                                          for w, row in zip(vec.words, vec.matrix)]
