@@ -11,14 +11,16 @@ Three tables (same random data and thread count for every contender):
    ``--alignment`` extra) and, unless --no-released, Collell & Moens' code (sklearn ``NearestNeighbors(
    n_neighbors=k, metric='cosine', algorithm='brute').fit(X).kneighbors(X)`` + a Python loop of intersections).
    Target: released / mmwe >= 8.
-3. Exact kNN of one set (``knn(X, k)``, all threads) against the symmetric GEMM roofline at N = 30k and 100k
-   (and 200k with --big): roofline = N^2 d flops (the N^2/2 pairs of one symmetric pass, 2d flops each)
-   divided by the float32 GEMM rate measured in the same run with ``torch.mm`` on the search's block shape
-   (4096 x d times d x 4096). The rate of numpy's BLAS (the library the search calls) is shown as well, with
-   the ratio against it. Target: kNN / roofline <= 2.
+3. Exact kNN of one set, side by side at N = 30k and 100k (and 200k with --big): ``knn(X, k, precision="fp32")``,
+   ``knn(X, k, precision="bf16")`` (the same lists, checked) and faiss's exact ``faiss.knn`` (normalised rows, K + 1,
+   self dropped), each against two rooflines measured in the same run on the search's block shape (4096 x d times
+   d x 4096): the float32 GEMM rate of ``torch.mm`` (numpy's BLAS shown beside it) and the bf16 rate of ``torch.mm``
+   on bf16 tensors (oneDNN; bf16 out). roofline = N^2 d flops (the N^2/2 pairs of one symmetric pass, 2d flops
+   each) / rate. The bf16 row also shows its candidates per row (entries within the bf16 margin of the K-th
+   score in the lists, K included) and the rows searched again. Target: kNN / roofline <= 2.
 
     .venv/bin/python benchmarks/bench_knn.py [--n 30000] [--d 300] [--k 10] [--threads T] [--repeats 2]
-        [--roofline-n 30000,100000] [--big] [--no-released] [--json]
+        [--roofline-n 30000,100000] [--big] [--no-released] [--no-processes] [--json]
 """
 
 from __future__ import annotations
@@ -140,21 +142,58 @@ def in_process(V: np.ndarray, Z: np.ndarray, k: int, repeats: int, released: boo
 
 
 def gemm_rates(d: int, repeats: int = 5) -> dict:
-    """float32 GEMM rate (flop/s, best of ``repeats``) of torch.mm and of numpy's BLAS on (4096, d) x (d, 4096)."""
+    """GEMM rates (flop/s, best of ``repeats``) on (4096, d) x (d, 4096): float32 torch.mm and numpy's BLAS, bf16
+    torch.mm (bf16 out) and bf16 torch.mm plus the widening copy into a float32 block (what the bf16 search does)."""
     import torch
 
     X = np.random.default_rng(2).standard_normal((8192, d), dtype=np.float32)
     T = torch.from_numpy(X)
+    Tb = T.to(torch.bfloat16)
     out = np.empty((4096, 4096), dtype=np.float32)
     tout = torch.from_numpy(out)
+    bout = torch.empty((4096, 4096), dtype=torch.bfloat16)
     flops = 2 * 4096 * 4096 * d
-    rates = {}
-    for name, fn in (("torch", lambda: torch.mm(T[:4096], T[4096:].T, out=tout)),
-                     ("numpy", lambda: np.matmul(X[:4096], X[4096:].T, out=out))):
+    fns = {"torch": lambda: torch.mm(T[:4096], T[4096:].T, out=tout),
+           "numpy": lambda: np.matmul(X[:4096], X[4096:].T, out=out),
+           "bf16": lambda: torch.mm(Tb[:4096], Tb[4096:].T, out=bout),
+           "bf16_widened": lambda: tout.copy_(torch.mm(Tb[:4096], Tb[4096:].T, out=bout))}
+    best = {name: float("inf") for name in fns}
+    for fn in fns.values():
         fn()
-        best = min(_timed(fn)[0] for _ in range(repeats))
-        rates[name] = flops / best
-    return rates
+    for _ in range(repeats):  # interleaved
+        for name, fn in fns.items():
+            best[name] = min(best[name], _timed(fn)[0])
+    return {name: flops / t for name, t in best.items()}
+
+
+def _counting_candidates(stats: dict):
+    """Wrap the bf16 -> float32 re-score step to record the bf16 lists' candidates per row (benchmark only)."""
+    from mmwe.neighbors import exact as nb  # the exact search calls both through this module
+
+    inner = nb._rescore32
+
+    def rescore(lists, Y, sq, n, margin32, chunk=1024):
+        s = lists.scores[:n].astype(np.float64)
+        kth = s[:, lists.k - 1]
+        stats["candidates_per_row"] = float((s >= (kth - lists.margin[:n])[:, None]).sum(axis=1).mean())
+        stats["list_size"] = int(s.shape[1])
+        return inner(lists, Y, sq, n, margin32, chunk)
+
+    nb._rescore32 = rescore
+    resolve = nb._resolve_rows
+
+    def resolve_rows(ctx, Y, sq, rows, *args):
+        stats["searched_again"] = stats.get("searched_again", 0) + len(rows)
+        return resolve(ctx, Y, sq, rows, *args)
+
+    nb._resolve_rows = resolve_rows
+
+
+def faiss_knn(X: np.ndarray, k: int) -> np.ndarray:
+    import faiss
+
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return faiss.knn(Xn, Xn, k + 1, metric=faiss.METRIC_INNER_PRODUCT)[1][:, 1:]
 
 
 def roofline(sizes: list[int], d: int, k: int) -> dict:
@@ -164,18 +203,26 @@ def roofline(sizes: list[int], d: int, k: int) -> dict:
     rows = []
     for n in sizes:
         X = np.random.default_rng(n).standard_normal((n, d), dtype=np.float32)
-        wall, cpu, _ = _timed(lambda X=X: knn(X, k))
         work = float(n) * n * d  # one symmetric pass: N^2/2 pairs x 2d flops
-        rows.append({"n": n, "knn_s": wall, "knn_cpu_s": cpu, "roofline_torch_s": work / rates["torch"],
-                     "roofline_numpy_s": work / rates["numpy"], "ratio_torch": wall * rates["torch"] / work,
-                     "ratio_numpy": wall * rates["numpy"] / work})
-        del X
-    return {"gemm_torch_gflops": rates["torch"] / 1e9, "gemm_numpy_gflops": rates["numpy"] / 1e9, "roofline": rows}
+        row: dict = {"n": n, "roofline_fp32_s": work / rates["torch"], "roofline_bf16_s": work / rates["bf16"],
+                     "roofline_numpy_s": work / rates["numpy"]}
+        stats: dict = {}
+        _counting_candidates(stats)
+        lists = {}
+        for name, fn in (("fp32", lambda X=X: knn(X, k, precision="fp32")),
+                         ("bf16", lambda X=X: knn(X, k, precision="bf16")), ("faiss", lambda X=X: faiss_knn(X, k))):
+            wall, cpu, lists[name] = _timed(fn)
+            row.update({f"{name}_s": wall, f"{name}_cpu_s": cpu, f"{name}_over_fp32_roofline": wall / row[
+                "roofline_fp32_s"], f"{name}_over_bf16_roofline": wall / row["roofline_bf16_s"]})
+        row["bf16_same_lists"] = bool(np.array_equal(lists["fp32"], lists["bf16"]))
+        row["bf16_speedup"] = row["fp32_s"] / row["bf16_s"]
+        row.update({f"bf16_{key}": v for key, v in stats.items()})
+        rows.append(row)
+        del X, lists
+    return {**{f"gemm_{name}_gflops": r / 1e9 for name, r in rates.items()}, "roofline": rows}
 
 
-def _print(r: dict) -> None:
-    print(f"mNNO@{r['k']} cosine, two random sets of {r['n']} x {r['d']}, {r['threads']} threads, best of "
-          f"{r['repeats']} (interleaved)")
+def _print_processes(r: dict) -> None:
     print(f"\n{'whole process (start-up included)':<44} {'wall s':>8} {'CPU s':>8} {'mNNO':>8}")
     for name, label in (("mmwe", "mmwe mnno V.npy Z.npy --k 10 --json"), ("faiss", "python: faiss.knn x 2 + overlap")):
         print(f"{label:<44} {r[f'proc_{name}_s']:>8.2f} {r[f'proc_{name}_cpu_s']:>8.2f} {r[f'proc_{name}_mnno']:>8.4f}")
@@ -190,13 +237,27 @@ def _print(r: dict) -> None:
     print(f"mnno() / faiss = {r['mmwe_over_faiss']:.3f}" + (f"   released / mnno(incl. self) = "
                                                           f"{r['released_over_mmwe']:.1f} (target >= 8)"
                                                           if "released_over_mmwe" in r else ""))
-    print(f"\nexact kNN of one set (K = {r['k']}, d = {r['d']}) vs the symmetric GEMM roofline N^2 d / rate; float32 "
-          f"GEMM: torch.mm {r['gemm_torch_gflops']:.1f} GFLOP/s, numpy's BLAS {r['gemm_numpy_gflops']:.1f} GFLOP/s")
-    print(f"{'N':>8} {'kNN s':>8} {'CPU s':>8} {'roofline s':>11} {'ratio':>7} {'(numpy BLAS: roofline s':>24} "
-          f"{'ratio)':>7}")
+
+
+def _print(r: dict) -> None:
+    print(f"mNNO@{r['k']} cosine, two random sets of {r['n']} x {r['d']}, {r['threads']} threads, best of "
+          f"{r['repeats']} (interleaved)")
+    if "proc_mmwe_s" in r:
+        _print_processes(r)
+    print(f"\nexact kNN of one set (K = {r['k']}, d = {r['d']}, cosine) side by side; GEMM rates on 4096 x d x 4096: "
+          f"float32 torch.mm {r['gemm_torch_gflops']:.1f} GFLOP/s (numpy's BLAS {r['gemm_numpy_gflops']:.1f}), "
+          f"bf16 torch.mm {r['gemm_bf16_gflops']:.1f} GFLOP/s ({r['gemm_bf16_widened_gflops']:.1f} with the widening "
+          f"to float32)")
+    print(f"{'N':>8} {'path':<12} {'wall s':>8} {'CPU s':>8} {'/ fp32 roofline':>16} {'/ bf16 roofline':>16}")
     for row in r["roofline"]:
-        print(f"{row['n']:>8} {row['knn_s']:>8.2f} {row['knn_cpu_s']:>8.2f} {row['roofline_torch_s']:>11.2f} "
-              f"{row['ratio_torch']:>7.2f} {row['roofline_numpy_s']:>24.2f} {row['ratio_numpy']:>7.2f}")
+        print(f"{row['n']:>8} {'rooflines':<12} {'':>8} {'':>8} {row['roofline_fp32_s']:>15.2f}s "
+              f"{row['roofline_bf16_s']:>15.2f}s")
+        for name, label in (("fp32", "exact fp32"), ("bf16", "exact bf16"), ("faiss", "faiss.knn")):
+            print(f"{row['n']:>8} {label:<12} {row[name + '_s']:>8.2f} {row[name + '_cpu_s']:>8.2f} "
+                  f"{row[name + '_over_fp32_roofline']:>16.2f} {row[name + '_over_bf16_roofline']:>16.2f}")
+        print(f"{'':>8} bf16 / fp32 speed-up {row['bf16_speedup']:.2f}x, same lists: {row['bf16_same_lists']}; bf16 "
+              f"candidates per row {row.get('bf16_candidates_per_row', float('nan')):.1f} (list size "
+              f"{row.get('bf16_list_size', 0)}), rows searched again {row.get('bf16_searched_again', 0)}")
     print("target: ratio <= 2")
 
 
@@ -210,6 +271,7 @@ def main() -> None:
     ap.add_argument("--roofline-n", default="30000,100000", help="table 3: comma-separated N")
     ap.add_argument("--big", action="store_true", help="table 3 also at N = 200,000")
     ap.add_argument("--no-released", action="store_true", help="skip the (slow) released-code procedure")
+    ap.add_argument("--no-processes", action="store_true", help="table 3 only (skip tables 1 and 2)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = ap.parse_args()
 
@@ -224,9 +286,11 @@ def main() -> None:
     Z = rng.standard_normal((args.n, args.d), dtype=np.float32)
     sizes = [int(s) for s in args.roofline_n.split(",") if s] + ([200_000] if args.big else [])
     r = {"n": args.n, "d": args.d, "k": args.k, "threads": args.threads, "repeats": args.repeats}
-    r.update(whole_process(V, Z, args.k, args.threads, args.repeats))
+    if not args.no_processes:
+        r.update(whole_process(V, Z, args.k, args.threads, args.repeats))
     with threadpool_limits(args.threads):
-        r.update(in_process(V, Z, args.k, args.repeats, not args.no_released))
+        if not args.no_processes:
+            r.update(in_process(V, Z, args.k, args.repeats, not args.no_released))
         del V, Z
         r.update(roofline(sizes, args.d, args.k))
     if args.json:

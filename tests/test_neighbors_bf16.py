@@ -10,9 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-import mmwe.neighbors as nb
 from mmwe.errors import MmweError
-from mmwe.neighbors import knn, knn_many, resolve_precision
+from mmwe.neighbors import api, exact, knn, knn_many, resolve_precision, scoring, torch_backend
 from mmwe.threads import thread_limit
 from tests.test_neighbors_exact import float64_reference_knn, reference_knn
 
@@ -68,17 +67,17 @@ def reference(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndar
 def bf16_scores(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(bf16 block scores, float64 exact scores, bf16 margins, float32 margins) of all pairs."""
     n = len(X)
-    Y, sq = nb._scoring_rows(X, metric)
-    S = nb._block_scores(nb._Gemm(Y, "bf16", n * n), sq, 0, n, 0, n, np.empty(n * n, dtype=np.float32), n)
+    Y, sq = scoring._scoring_rows(X, metric)
+    S = exact._block_scores(exact._Gemm(Y, "bf16", n * n), sq, 0, n, 0, n, np.empty(n * n, dtype=np.float32), n)
     Z = np.asarray(X, dtype=np.float64)
     if metric == "cosine":
         norms = np.linalg.norm(Z, axis=1, keepdims=True)
         Z = Z / np.where(norms == 0, 1, norms)
-    exact = Z @ Z.T
+    truth = Z @ Z.T
     if metric == "euclidean":
         g = np.einsum("ij,ij->i", Z, Z)
-        exact = 2 * exact - g[:, None] - g[None, :]
-    return S.astype(np.float64), exact, nb._margins(Y, sq, metric, n, "bf16"), nb._margins(Y, sq, metric, n)
+        truth = 2 * truth - g[:, None] - g[None, :]
+    return S.astype(np.float64), truth, scoring._margins(Y, sq, metric, n, "bf16"), scoring._margins(Y, sq, metric, n)
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -96,7 +95,7 @@ def test_bf16_error_within_its_bound(make, metric):
 def test_bound_derivation_figures():
     """The docstring's figures: 0.0074 |x||y| at d = 300, 160x the float32 margin; the bf16 terms by hand."""
     Y = np.eye(300, dtype=np.float32)
-    b, f = nb._margins(Y, None, "cosine", 300, "bf16")[0] / 2, nb._margins(Y, None, "cosine", 300)[0] / 2
+    b, f = scoring._margins(Y, None, "cosine", 300, "bf16")[0] / 2, scoring._margins(Y, None, "cosine", 300)[0] / 2
     u, g = 2.0**-9, 300 * 2.0**-24 / (1 - 300 * 2.0**-24)
     by_hand = 1.25 * (2 * u + u * u + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
     assert b - f == pytest.approx(by_hand, rel=1e-6) and 0.0074 < b < 0.0075 and 160 < b / f < 162
@@ -118,10 +117,10 @@ def test_bf16_lists_equal_reference_at_1_and_2_threads(make, metric, include_sel
 @pytest.mark.parametrize("metric", METRICS)
 def test_overflowing_lists_are_searched_again(monkeypatch, metric):
     """No spare slots: most rows' bf16 lists overflow their margin and go through the float32 re-search."""
-    monkeypatch.setattr(nb, "_SPARE_BF16", 0)
+    monkeypatch.setattr(exact, "_SPARE_BF16", 0)
     calls = []
-    resolve = nb._resolve_rows
-    monkeypatch.setattr(nb, "_resolve_rows", lambda *a, **kw: calls.append(len(a[3])) or resolve(*a, **kw))
+    resolve = exact._resolve_rows
+    monkeypatch.setattr(exact, "_resolve_rows", lambda *a, **kw: calls.append(len(a[3])) or resolve(*a, **kw))
     X = near_ties(2)
     got = knn(X, 10, metric=metric, block_size=64, precision="bf16")
     assert calls and calls[0] > len(X) // 10
@@ -132,7 +131,7 @@ def test_torch_backend_in_bf16_on_the_cpu():
     for make in (near_ties, ternary, large_norms):
         X = make(3)
         for metric in METRICS:
-            got = nb._knn_torch(X, 7, metric, False, device="cpu", block_size=96, precision="bf16")
+            got = torch_backend._knn_torch(X, 7, metric, False, device="cpu", block_size=96, precision="bf16")
             np.testing.assert_array_equal(got, reference(X, 7, metric, False), err_msg=metric)
 
 
@@ -147,9 +146,9 @@ def test_knn_many_side_by_side_in_bf16():
 # -- precision="auto" --------------------------------------------------------------------------------------
 def test_auto_precision(monkeypatch):
     torch_loaded = sys.modules.get("torch")
-    monkeypatch.setattr(nb, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    monkeypatch.setattr(api, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
     assert resolve_precision("auto", 10**6, 300) == "fp32"  # AVX512-BF16 alone: float32 (measured no faster)
-    monkeypatch.setattr(nb, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16", "amx_tile"}))
+    monkeypatch.setattr(api, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16", "amx_tile"}))
     assert resolve_precision("auto", 60_000, 300) == "bf16"  # AMX, big enough to pay for importing torch
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert resolve_precision("auto", 30_000, 300) == "fp32"  # AMX, but importing torch would cost more
@@ -161,7 +160,7 @@ def test_auto_precision(monkeypatch):
 
 
 def test_cpu_flags_reads_proc_cpuinfo():
-    flags = nb.cpu_flags()
+    flags = api.cpu_flags()
     try:
         text = open("/proc/cpuinfo").read()
     except OSError:
@@ -185,7 +184,7 @@ def test_the_data_needs_the_bf16_margin(monkeypatch, make):
     """With the float32 margin (bf16 terms dropped), bf16 candidates give wrong lists on this data (euclidean and
     dot; measured: 200+ and 2-500 rows of 500-600): the tests above can fail."""
     X = make(1)
-    monkeypatch.setattr(nb, "_bf16_delta", lambda d: 0.0)
+    monkeypatch.setattr(scoring, "_bf16_delta", lambda d: 0.0)
     wrong = sum(not np.array_equal(knn(X, 10, metric=m, block_size=128, precision="bf16"), reference(X, 10, m, False))
                 for m in METRICS)
     assert wrong >= 2

@@ -180,10 +180,10 @@ def test_exact_rows_and_knn_many_agree_with_knn(precision):
 def test_knn_many_progress_counts_both_searches(monkeypatch, side_by_side):
     """One (done, total) over both searches, side by side (threads) or one after the other (large N); the
     lists come back as int32 and equal knn's."""
-    import mmwe.neighbors as nb
+    from mmwe.neighbors import api
 
     if not side_by_side:
-        monkeypatch.setattr(nb, "_SIDE_BY_SIDE_BYTES", 0)
+        monkeypatch.setattr(api, "_SIDE_BY_SIDE_BYTES", 0)
     X = ternary_with_duplicates(6, 500)
     calls = []
     with thread_limit(2):
@@ -231,7 +231,7 @@ def sklearn_lists(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.
     from sklearn.neighbors import NearestNeighbors
     from threadpoolctl import threadpool_limits
 
-    from mmwe.neighbors import _threads
+    from mmwe.neighbors.scoring import _threads
 
     # scikit-learn's chunks follow its OpenMP thread count, which torch.set_num_threads elsewhere in the process
     # can change: pin it as mmwe does (the BLAS thread count), so both sides chunk alike

@@ -32,13 +32,14 @@ def tie_heavy(seed: int, n: int = 700, d: int = 5) -> np.ndarray:
 def _worker(rank: int, size: int, port: int, sets: list[np.ndarray], out: str) -> None:
     import torch
 
-    from mmwe.lm.ddp import close
-    from mmwe.neighbors import knn_many, torchrun_world
+    from mmwe.lm.ddp import close, init_from_env
+    from mmwe.neighbors import knn_many, torchrun_ranks
 
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    world = torchrun_world()
+    assert torchrun_ranks() == size
+    world = init_from_env(torch.device("cpu"))
     assert (world.rank, world.size) == (rank, size)
     got = {}
     for c, (backend, metric, include_self, precision) in enumerate(CONFIGS):
@@ -74,7 +75,7 @@ def test_two_gloo_ranks_give_the_one_process_lists(iapr_sets, tmp_path):
 
 
 def test_tiles_are_shared_out_once_and_balanced():
-    from mmwe.neighbors import _my_tiles, _tiles
+    from mmwe.neighbors.exact import _my_tiles, _tiles
 
     diag, off = _tiles(30_016, 4096, 10)
     for world in (2, 3, 8):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmwe.neighbors import _knn_torch, knn
+from mmwe.neighbors import knn
+from mmwe.neighbors.torch_backend import _knn_torch
 
 
 def tie_heavy(seed: int, n: int = 257, d: int = 5) -> np.ndarray:

@@ -55,10 +55,16 @@ def mnno(
     # input errors before torch is imported (the row names are not kept: 60 MB at 1M)
     A, B = load_pair(a, b, unicode_errors=unicode_errors)[:2]
     from mmwe.metrics.overlap import mnno_report  # numpy and threadpoolctl only: no torch on the CPU
-    from mmwe.neighbors import backend_on, torchrun_world
+    from mmwe.neighbors import backend_on, torchrun_ranks
 
     backend = backend_on(device, backend, ties)
-    world = torchrun_world(backend, ties)  # under torchrun: the search split over the ranks; rank 0 prints
+    world = None
+    if torchrun_ranks(backend, ties) > 1:  # under torchrun: the search split over the ranks (gloo); rank 0 prints
+        import torch
+
+        from mmwe.lm.ddp import init_from_env
+
+        world = init_from_env(torch.device("cpu"))
     quiet = world is not None and world.rank != 0
     with progress_bar(disable=json or quiet) as bar:  # the neighbour search, then the shuffles
         update = bar_callback(bar)

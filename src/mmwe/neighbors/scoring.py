@@ -1,0 +1,217 @@
+"""Input checks, the float32 working rows, the a-priori error bounds of the candidate scores, thread settings.
+
+Exactness (``ties="index"``). A float32 GEMM rounds: two exactly equal scores (duplicated rows, integer or 0/1
+data) can come out different, and which one wins would depend on the BLAS blocking, i.e. on the thread count.
+So the float32 scores only *select candidates*; the order is decided by a float64 re-score:
+
+1. The float32 error of every score is bounded a priori: |s32 - s| <= delta_i (``_margins``: the worst-case
+   GEMM bound (2d + 16) * 2^-24, scaled by the norms for euclidean / dot).
+2. Each row's list keeps K + ``_SPARE`` entries, is fed with every entry that comes within 2 delta_i of the
+   row's K-th score, and remembers the best score it ever dropped (``runner``). If that runner-up is more than
+   2 delta_i below the final K-th score, the true top K are provably inside the list; otherwise (a large tie
+   group at the K-th place) the row is searched again against all rows and every candidate within the margin
+   is kept (``_resolve_rows``, O(block^2) memory per chunk of rows).
+3. Candidates whose float32 scores lie within 2 delta_i of each other are re-scored in float64
+   (``_KeyContext.keys``) and ordered by (float64 score desc, index asc). The float64 score is a fixed-order
+   sum, a function of the two rows' values alone: duplicated rows get bit-identical scores, and it is exact
+   whenever the sums are exactly representable (integer data with |x|^2 d < 2^26, 0/1 data): exact ties stay
+   ties and the lower-index rule applies to them exactly. Cosine is compared as sign(x.y) (x.y)^2 / (|x|^2 |y|^2),
+   which is exact on integer data (equal cosines give equal keys; no square root).
+
+The results do not depend on the thread count or the block size. Where the float64 sums round (general
+float data), scores closer than ~d 2^-53 are ordered by that fixed rounding, not by exact arithmetic.
+
+bf16 candidates (``precision="bf16"``), still exact. The candidate GEMMs may run on bf16 matrix units (torch,
+oneDNN on the CPU: AMX or AVX512-BF16; cuBLAS on CUDA); only step 1's bound changes, steps 2-3 are the same code,
+so the lists are identical to the float32 path's. Let y be the float32 working rows (the rows the float32 GEMM
+multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-9 the unit roundoff of bf16:
+
+* inputs: each y_k is rounded to nearest bf16 (torch's conversion rounds to nearest even): y^_k = y_k (1 + e_k),
+  |e_k| <= u, so |y^.x^ - y.x| <= sum |y_k x_k| ((1 + u)^2 - 1) <= (2u + u^2) |y| |x| (Cauchy-Schwarz);
+* products: two 8-bit significands multiply exactly into a float32 (16 <= 24 bits);
+* accumulation in float32 (oneDNN / cuBLAS with float32 compute; on CUDA reduced-precision reductions are turned
+  off for the search), any order, any split: at most gamma_d = d 2^-24 / (1 - d 2^-24) times sum |y^_k x^_k|
+  <= gamma_d (1 + u)^2 |y| |x|;
+* output: torch returns bf16 from a bf16 matmul on the CPU (no float32-output variant there), one more rounding
+  to nearest: u |s^| <= u (1 + gamma_d)(1 + u)^2 |y| |x|;
+* flushes: bf16 units treat subnormal inputs and results as zero: at most 2^-126 per input (times the other
+  operand's max |y_k|), per product, per partial sum and on the output: (2d max|y_k| + 2d + 4) 2^-126.
+
+So |s_bf16 - s| <= delta_fp32 + 1.25 (2u + u^2 + gamma_d (1 + u)^2 + u (1 + gamma_d)(1 + u)^2) |y| |x| + flushes
+(``_margins(..., "bf16")``; 0.0074 |y||x| at d = 300, 160x the float32 margin): the same |y| |x| factor as step 1
+(1 for cosine, |x|^2 + max |y|^2 for euclidean, where the dot is doubled, |x| max|y| for dot).
+
+A wider margin means more candidates per row (measured: 25 within it for K = 10 on 30k x 300 random rows), so the
+bf16 lists keep K + ``_SPARE_BF16`` slots. Then every listed entry is re-scored with the float32 formula
+(``mmwe.neighbors.rescore._rescore32``; error <= delta_fp32) and the row re-sorted; the runner-up (a bf16 score)
+is raised by delta_bf16 - delta_fp32, so step 2's test becomes runner + delta_bf16 >= K-th float32 score -
+delta_fp32. From there on it is the float32 path: the float64 keys only for float32 near-ties, the re-search (in
+float32) only for rows whose runner-up may reach the K-th score. ``precision="auto"``
+(``mmwe.neighbors.api.resolve_precision``) picks bf16 on CUDA, and on CPUs with AMX (``amx_bf16`` in
+/proc/cpuinfo) once the search is big enough to pay for importing torch; float32 elsewhere: on a CPU with
+AVX512-BF16 but no AMX the bf16 search measured slower than the float32 one (benchmarks/bench_knn.py, README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from mmwe.errors import MmweError
+from mmwe.validation import check_k, check_matrix
+
+Metric = Literal["cosine", "euclidean", "dot"]
+
+
+Backend = Literal["exact", "torch", "faiss", "hnsw"]
+
+
+Ties = Literal["index", "sklearn"]
+
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+METRICS = ("cosine", "euclidean", "dot")
+
+
+TIES = ("index", "sklearn")
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+_POOL = 16  # entries per max-pooled group when scanning a block for candidates (blocks are padded to it)
+_SPARE = 2  # list slots beyond K: near-ties at the K-th place are resolved from the list, without a re-search
+_SPARE_BF16 = 22  # list slots beyond K with bf16 candidates (their margin is 160x wider at d = 300)
+_IDX_CAP = 2**31 - 1  # row indices must stay below this (2 billion rows)
+_NO_INDEX = _IDX_CAP  # index of an empty list slot (sorts after every real index)
+_U32 = 2.0**-24  # unit roundoff of float32
+_UBF16 = 2.0**-9  # unit roundoff of bf16 (8-bit significand)
+_KEY_CHUNK = 1 << 21  # float64 re-scoring: at most this many values (16 MB) per gathered operand
+_ROWS_CELLS = 1 << 24  # exact_rows: at most this many scores (64 MB) in one query-vs-all block
+_EXACT_INT = 2.0**26  # integer data with d * max|x|^2 below this: every float64 sum of the keys is exact
+
+
+def check_knn_input(X: np.ndarray, k: int | None, *, name: str = "matrix") -> np.ndarray:
+    """Validate a (N, d) matrix of finite reals (for a k-neighbour search when k is given; else N >= 2)."""
+    X = check_matrix(X, name=name, dtype=None, min_rows=0 if k is not None else 2, min_cols=0, finite=False)
+    if k is not None:
+        check_k(k, X.shape[0], name=name)
+    return check_matrix(X, name=name, dtype=None, min_rows=0, min_cols=0)  # finite, first bad row 1-based
+
+
+def _check_options(metric: str, ties: str) -> None:
+    if metric not in METRICS:
+        raise MmweError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if ties not in TIES:
+        raise MmweError(f"ties must be one of {', '.join(TIES)}; got {ties!r}")
+
+
+def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
+                  chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows as float32 for the GEMM, plus squared norms for euclidean (None otherwise).
+
+    One float32 working copy, filled ``chunk`` rows at a time (no full-size float64 or second float32
+    temporary: at N = 10^6 x 300 each of those would be 1.2-2.4 GB). ``n_rows`` >= len(X) pads with zero rows.
+    Euclidean rows are centred on the float64 mean: distances do not change, norms get small (accurate
+    float32); the rounding this adds is inside the margin of ``_margins``.
+    """
+    _check_options(metric, "index")
+    n = len(X)
+    Y = np.zeros((max(n, n_rows or 0), X.shape[1]), dtype=np.float32)
+    sq = np.zeros(len(Y), dtype=np.float32) if metric == "euclidean" else None
+    if metric == "euclidean":  # centre on the float64 mean (summed by chunk, without a float64 copy of X)
+        mean = sum(np.asarray(X[s:s + chunk], dtype=np.float64).sum(axis=0) for s in range(0, n, chunk)) / n
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        if metric == "euclidean":
+            Y[s:e] = (np.asarray(X[s:e], dtype=np.float64) - mean).astype(np.float32)
+            sq[s:e] = np.einsum("ij,ij->i", Y[s:e], Y[s:e], dtype=np.float32)
+            continue
+        if metric == "cosine":  # unit rows, normalised in float64 (tiny rows would underflow in float32)
+            x = np.asarray(X[s:e], dtype=np.float64)
+            norms = np.linalg.norm(x, axis=1)[:, None]
+            Y[s:e] = x / np.where(norms == 0, 1, norms)
+        else:
+            Y[s:e] = X[s:e]
+    return Y, sq
+
+
+def _bf16_delta(d: int) -> float:
+    """Relative part of the bf16 GEMM's extra error (module docstring): inputs, float32 sum, bf16 output."""
+    u, g = _UBF16, d * _U32 / (1 - d * _U32)
+    return 1.25 * ((2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
+
+
+def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precision: str = "fp32",
+             chunk: int = 1 << 16) -> np.ndarray:
+    """(len(Y),) float64: 2 * delta_i, twice a bound on |computed score - exact score| over row i's entries.
+
+    A float32 dot product of d terms errs by at most ~d 2^-24 sum|x_k y_k| <= d 2^-24 |x| |y| in any
+    summation order; the cast, normalisation / centring and the euclidean norms add about as much again,
+    hence (2d + 16) 2^-24 (a 1.25 safety factor on top), plus 2^-149 per term for products that underflow.
+    Cosine rows are unit: one margin for all. Euclidean: |x|^2 + |y|^2 of the centred rows bounds |x||y| and
+    the norm terms (the largest |y|^2 stands for all y). Padding rows get 0. ``precision="bf16"``: the GEMM
+    multiplies the rows rounded to bf16 and may return bf16; ``_bf16_delta`` and the flushes are added (module
+    docstring).
+    """
+    d = Y.shape[1]
+    delta, tiny = 1.25 * (2 * d + 16) * _U32, 4 * (d + 2) * 2.0**-149
+    if precision == "bf16" and n:
+        top = max(float(np.abs(Y[a:min(a + chunk, n)]).max(initial=0.0)) for a in range(0, n, chunk))
+        delta += _bf16_delta(d)
+        tiny += 2 * 1.25 * (2 * d * top + 2 * d + 4) * 2.0**-126  # x2: euclidean doubles the dot
+    out = np.zeros(len(Y))
+    if n == 0:
+        return out
+    if metric == "cosine":
+        out[:n] = 2 * (delta + tiny)
+    elif metric == "euclidean":
+        s = sq[:n].astype(np.float64)
+        out[:n] = 2 * (delta * (s + s.max()) + tiny)
+    else:
+        norms = np.concatenate([np.linalg.norm(np.asarray(Y[a:min(a + chunk, n)], dtype=np.float64), axis=1)
+                                for a in range(0, n, chunk)])
+        out[:n] = 2 * (delta * norms * norms.max() + tiny)
+    return out
+
+
+def _lowered(thr: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """float32 thresholds thr - margin, rounded down (never above the exact difference)."""
+    exact = thr.astype(np.float64) - margin
+    out = exact.astype(np.float32)
+    return np.where(out > exact, np.nextafter(out, np.float32(-np.inf)), out)
+
+
+def _threads() -> int:
+    """Threads the search may use: torch's setting when torch is loaded, else the BLAS behind numpy's.
+
+    ``mmwe.threads.thread_limit(n)`` sets both. torch itself is not needed here (importing it costs seconds).
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return torch.get_num_threads()
+
+    return max([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"], default=1)
+
+
+@contextlib.contextmanager
+def _blas_threads(n: int, torch_too: bool = False) -> Iterator[None]:
+    """The BLAS behind numpy (and, for the bf16 GEMMs, torch) use ``n`` threads inside the block."""
+    with threadpool_limits(n, user_api="blas"):
+        if not torch_too:
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
