@@ -23,7 +23,8 @@ the same seed gives the same shuffles, so mutual_knn's null equals mNNO's). The 
 values when every N_B(i) is an independent uniformly random ordered K-subset of the other rows: mutual_knn
 K/(N-1); cycle_knn mean_i 1 - C(N-1-r_i, K)/C(N-1, K), r_i = how many lists of A hold i; lcs_knn and
 edit_distance_knn Σ_m P(m) E[score | m common entries], P hypergeometric, E exact for m <= 1 and by exhaustive
-enumeration (or ``_CHANCE_DRAWS`` seeded draws where that is too large) of the positions of the m common entries.
+enumeration (or ``_CHANCE_DRAWS`` seeded draws where that is too large) of the positions of the m common entries;
+terms with P(m) < 1e-9 are left out.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 
 from mmwe.errors import MmweError
 from mmwe.metrics.alignment_kernels import (
+    CcaMethod,
     Grams,
     Kernel,
     as_pair,
@@ -177,7 +179,7 @@ def knn_chance(NA: np.ndarray, seed: int = 0) -> dict[str, float]:
     lcs, lev = 0.0, 0.0
     for m in range(k + 1):
         p = math.comb(k, m) * math.comb(n - 1 - k, k - m) / total  # hypergeometric
-        if p < 1e-15:
+        if p < 1e-9:  # adds < 1e-9 K: below any printed digit
             continue
         if m == 0:
             lev += p * k
@@ -247,7 +249,8 @@ def cknna(A: np.ndarray, B: np.ndarray, k: int = 10, *, metric: Metric = "cosine
 
 # -- everything at once ------------------------------------------------------------------------------------------
 def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metric = "cosine",
-                     kernel: Kernel = "linear", sigma: float = 1.0, cca_dim: int = 10, permutations: int = 0,
+                     kernel: Kernel = "linear", sigma: float = 1.0, cca_dim: int = 10, cca: CcaMethod = "exact",
+                     permutations: int = 0,
                      seed: int = 0, lists: tuple[np.ndarray, np.ndarray] | None = None,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """All eight metrics of the (already preprocessed) paired sets A, B, as a flat dict.
@@ -256,8 +259,8 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
     lower index, ranked by ``metric``), else they are searched here. Keys: the eight JSON names; ``{name}_chance``
     for the kNN metrics; with ``permutations`` > 0 also ``{name}_null_mean``, ``_null_std`` and ``_p_value``
     (one-sided, (1 + #null >= observed) / (1 + permutations)); plus n, k, knn_metric, kernel, rbf_sigma (RBF
-    only), cca_dim (the one used: at most the smaller width of the two sets). ``progress(done, total)`` follows
-    the shuffles.
+    only), cca_dim (the one used: at most the smaller width of the two sets), cca (``svcca``'s method).
+    ``progress(done, total)`` follows the shuffles.
     """
     A, B = as_pair(A, B, min_rows=4)
     n = len(A)
@@ -272,8 +275,8 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
     out.update(kernel_scores(A, B, kernel=kernel, sigma=sigma, grams=grams))
     out["cknna"] = cknna_from_lists(A, B, NA, NB)
     cca_dim = min(cca_dim, A.shape[1], B.shape[1], n - 1)  # narrower sets: as many components as they have
-    out["svcca"] = svcca(A, B, cca_dim=cca_dim, grams=grams)
-    out.update(kernel=kernel, cca_dim=cca_dim, **({"rbf_sigma": sigma} if kernel == "rbf" else {}))
+    out["svcca"] = svcca(A, B, cca_dim=cca_dim, method=cca, grams=grams)
+    out.update(kernel=kernel, cca_dim=cca_dim, cca=cca, **({"rbf_sigma": sigma} if kernel == "rbf" else {}))
     out.update({f"{name}_chance": value for name, value in knn_chance(NA, seed=seed).items()})
     if permutations > 0:
         null = knn_null(NA, NB, permutations, seed=seed, progress=progress)

@@ -14,7 +14,8 @@ Hypothesis", and its code minhuh/platonic-rep). A (N, dA) and B (N, dB) are pair
   The masked kernels are sparse and not symmetric: trace(P Q) = Σ_ij P_ij Q_ji pairs entry (i, j) with (j, i).
 * svcca: z-scored columns, the first ``cca_dim`` left singular vectors of each side (exact here, from the
   eigendecomposition of the d x d Gram; the reference's randomised ``torch.svd_lowrank`` varies by ~0.01),
-  scikit-learn's CCA on them, the mean Pearson correlation of the paired canonical variates.
+  CCA on them, the mean Pearson correlation of the paired canonical variates: by default the exact canonical
+  correlations (an SVD of a cca_dim x cca_dim matrix), or scikit-learn's iterative CCA as the reference runs it.
 
 The linear metrics and SVCCA share three d x d products (``Grams``: AᵀA, BᵀB, AᵀB).
 
@@ -35,6 +36,8 @@ from mmwe.validation import check_paired
 
 Kernel = Literal["linear", "rbf"]
 KERNELS = ("linear", "rbf")
+CcaMethod = Literal["exact", "sklearn"]
+CCA_METHODS = ("exact", "sklearn")
 EPS = 1e-6  # added to the CKA / CKNNA denominators, as the reference does
 _RBF_BLOCK = 1024  # rows of an RBF kernel block (block x N float64 entries alive per side)
 _GATHER_CELLS = 1 << 22  # row-pair inner products: at most this many gathered values per chunk (32 MB)
@@ -94,7 +97,8 @@ class Grams:
         scale = np.sqrt(np.clip(np.diag(G), 0, None) / (self.n - 1)) + 1e-8
         vals, vecs = np.linalg.eigh(G / np.outer(scale, scale))
         top = np.argsort(vals)[::-1][:dim]
-        return ((X - mu) / scale) @ (vecs[:, top] / np.sqrt(np.clip(vals[top], 1e-300, None)))
+        W = vecs[:, top] / np.sqrt(np.clip(vals[top], 1e-300, None)) / scale[:, None]  # (d, dim)
+        return X @ W - mu @ W  # = Z V / sqrt(λ) without an N x d temporary
 
 
 def linear_cka(A: np.ndarray, B: np.ndarray) -> float:
@@ -197,12 +201,13 @@ def unbiased_cka(A: np.ndarray, B: np.ndarray, *, kernel: Kernel = "linear", sig
 
 
 # -- CKNNA: sparse masked kernels ----------------------------------------------------------------------------
-def pair_dots(X: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """X[rows[t]] · X[cols[t]] for every t, float64, in chunks (never a (len, d) gather of everything)."""
-    out = np.empty(len(rows))
-    step = max(1, _GATHER_CELLS // max(1, X.shape[1]))
-    for s in range(0, len(rows), step):
-        out[s:s + step] = np.einsum("ij,ij->i", X[rows[s:s + step]], X[cols[s:s + step]])
+def list_dots(X: np.ndarray, lists: np.ndarray) -> np.ndarray:
+    """(N, K) float64: X[i] · X[lists[i, t]], in chunks of rows (one gather of the neighbours' rows at a time)."""
+    n, k = lists.shape
+    out = np.empty((n, k))
+    step = max(1, _GATHER_CELLS // max(1, k * X.shape[1]))
+    for s in range(0, n, step):
+        out[s:s + step] = (X[lists[s:s + step]] @ X[s:s + step, :, None])[..., 0]  # (c, K, d) @ (c, d, 1)
     return out
 
 
@@ -228,32 +233,49 @@ def cknna_from_lists(A: np.ndarray, B: np.ndarray, NA: np.ndarray, NB: np.ndarra
         raise MmweError(f"cknna needs k >= 2 neighbours (the reference's topk >= 2), got k={k}")
     rows = np.repeat(np.arange(n), k)
     a_cols, b_cols = NA.ravel().astype(np.int64), NB.ravel().astype(np.int64)
-    kv, lv = pair_dots(A, rows, a_cols), pair_dots(B, rows, b_cols)
-    s_kk = _hsic_u_sparse(n, (rows, a_cols, kv), (rows, a_cols, kv))
-    s_ll = _hsic_u_sparse(n, (rows, b_cols, lv), (rows, b_cols, lv))
+    kv, lv = list_dots(A, NA), list_dots(B, NB)  # (N, K): K and L on the two masks
+    s_kk = _hsic_u_sparse(n, (rows, a_cols, kv.ravel()), (rows, a_cols, kv.ravel()))
+    s_ll = _hsic_u_sparse(n, (rows, b_cols, lv.ravel()), (rows, b_cols, lv.ravel()))
     both = np.zeros(NA.shape, dtype=bool)  # which of NA[i]'s entries are also in NB[i]
+    l_at = np.zeros(NA.shape)  # L there, read from NB's position of the same entry
     for s in range(0, n, 65536):
-        both[s:s + 65536] = (NA[s:s + 65536, :, None] == NB[s:s + 65536, None, :]).any(axis=2)
+        eq = NA[s:s + 65536, :, None] == NB[s:s + 65536, None, :]  # (c, K, K)
+        both[s:s + 65536] = eq.any(axis=2)
+        l_at[s:s + 65536] = (eq * lv[s:s + 65536, None, :]).sum(axis=2)
     m = both.ravel()
     mi, mj = rows[m], a_cols[m]
-    s_kl = _hsic_u_sparse(n, (mi, mj, kv[m]), (mi, mj, pair_dots(B, mi, mj)))
+    s_kl = _hsic_u_sparse(n, (mi, mj, kv.ravel()[m]), (mi, mj, l_at.ravel()[m]))
     return _ratio(s_kl, s_kk, s_ll)
 
 
 # -- SVCCA ---------------------------------------------------------------------------------------------------
-def svcca(A: np.ndarray, B: np.ndarray, *, cca_dim: int = 10, grams: Grams | None = None) -> float:
-    """SVCCA: scikit-learn CCA with ``cca_dim`` components on the top singular directions of each set; the mean
-    Pearson correlation of the paired canonical variates."""
-    from sklearn.cross_decomposition import CCA
-    from sklearn.exceptions import ConvergenceWarning
+def svcca(A: np.ndarray, B: np.ndarray, *, cca_dim: int = 10, method: CcaMethod = "exact",
+          grams: Grams | None = None) -> float:
+    """SVCCA: CCA with ``cca_dim`` components on the top singular directions of each set; the mean Pearson
+    correlation of the paired canonical variates.
 
+    ``method="exact"`` (default): the canonical correlations themselves, the singular values of Q_Aᵀ Q_B for
+    orthonormal bases Q of the two (centred) sets of directions; the Pearson correlation of the c-th pair of
+    canonical variates is the c-th canonical correlation. ``method="sklearn"``: the reference's procedure,
+    scikit-learn's ``CCA(n_components=cca_dim)`` (NIPALS with deflation, 500 iterations at most), which reaches
+    the same values when its iterations converge (IAPR TC-12: equal to 4e-8) and stops short of them when
+    canonical correlations are close (unrelated sets); it also costs far more at N = 30k (bench_alignment.py).
+    """
     A, B = as_pair(A, B)
     n = len(A)
     if not 1 <= cca_dim <= min(A.shape[1], B.shape[1]) or cca_dim >= n:
         raise MmweError(f"svcca needs 1 <= cca_dim <= min(dims) = {min(A.shape[1], B.shape[1])} and "
                         f"cca_dim < N = {n}, got cca_dim={cca_dim}; fix: lower cca_dim")
+    if method not in CCA_METHODS:
+        raise MmweError(f"expected the CCA method in {{{', '.join(CCA_METHODS)}}}, got {method!r}")
     grams = grams or Grams(A, B)
     UA, UB = grams.top_directions("a", cca_dim), grams.top_directions("b", cca_dim)
+    if method == "exact":
+        QA, QB = np.linalg.qr(UA - UA.mean(axis=0))[0], np.linalg.qr(UB - UB.mean(axis=0))[0]  # (N, cca_dim)
+        return float(np.clip(np.linalg.svd(QA.T @ QB, compute_uv=False), 0.0, 1.0).mean())
+    from sklearn.cross_decomposition import CCA
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():  # NIPALS stops at 500 iterations on near-equal correlations (e.g. unrelated
         warnings.simplefilter("ignore", ConvergenceWarning)  # sets), as it does in the reference: no stderr noise
         XA, XB = CCA(n_components=cca_dim).fit(UA, UB).transform(UA, UB)
