@@ -37,9 +37,10 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert cpu_flags(str(tmp_path / "missing")) == frozenset()
 
 
-@pytest.mark.parametrize(("amx", "want"), [(True, "bf16"), (False, "fp32")])
-def test_auto_is_bf16_only_with_amx_units_on_cpu(monkeypatch, amx, want):
-    monkeypatch.setattr(L, "cpu_bf16_units", lambda: {"avx512_bf16": True, "amx_bf16": amx})
+@pytest.mark.parametrize(("units", "want"), [((True, True), "bf16"), ((True, False), "bf16"),
+                                             ((False, True), "bf16"), ((False, False), "fp32")])
+def test_auto_is_bf16_only_with_bf16_units_on_cpu(monkeypatch, units, want):
+    monkeypatch.setattr(L, "cpu_bf16_units", lambda: {"avx512_bf16": units[0], "amx_bf16": units[1]})
     assert L.resolve_precision("auto", "cpu") == want
     assert L.resolve_precision("fp32", "cpu") == "fp32" and L.resolve_precision("bf16", "cpu") == "bf16"
 

@@ -253,7 +253,8 @@ def test_torchrun_cli_matches_one_process(corpus, tmp_path):
         pytest.skip("torchrun / mmwe console scripts not installed beside this python")
     args = ["train", str(corpus), "--model", "A", "--emb-dim", "8", "--proj", "8", "--hidden", "16",
             "--negatives", "10", "--batch-size", "16", "--min-count", "1", "--epochs", "1", "--max-steps", "4",
-            "--lr", "0.5", "--checkpoint-every", "0", "--threads", "1", "--device", "cpu", "--json"]
+            "--lr", "0.5", "--checkpoint-every", "0", "--threads", "1", "--device", "cpu", "--precision", "fp32",
+            "--json"]
     assert run_cli([*args, "--out", str(tmp_path / "one")]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     from mmwe.lm.ddp import free_port
