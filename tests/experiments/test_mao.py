@@ -1,4 +1,5 @@
-"""The Mao et al. reproduction: every variant trains, is evaluated, and the table and findings are written."""
+"""The Mao et al. reproduction, one seed: every variant trains, is evaluated, and the table and findings are written
+(the seeded study: test_mao_study.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import json
 
 import pytest
 
+from mmwe.datasets.triplets import load_triplets
 from mmwe.errors import MmweError
 from mmwe.experiments import mao as M
-from tests.lm.test_train import WORDS, make_corpus, run_cli
+from mmwe.metrics.triplets import compare_triplets
+from tests.conftest import TINY_WORDS as WORDS
+from tests.conftest import run_cli
+from tests.conftest import tiny_corpus as make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +59,14 @@ def test_run_writes_rows_findings_and_markdown(setup):
     claims = {f["claim"] for f in res["findings"]}
     assert "Model A beats the Pure text RNN" in claims and "Model C beats the Pure text RNN" in claims
     on_disk = json.loads((d / "run" / "results.json").read_text())
-    assert on_disk["rows"][0]["accuracy"] == res["rows"][0]["accuracy"]
+    assert on_disk["rows"][0]["accuracy"] == res["rows"][0]["accuracy"] and on_disk["experiment"] == "mao"
+    vec = {r["model"]: M.trained_vectors(d / "run" / r["model"]) for r in res["rows"]}  # read by mmwe.vectors
+    tset = load_triplets(str(tsv))
+    for f in res["findings"]:  # each claim is the exact McNemar test of the two sets, computed here again
+        better, worse = next((b, w) for text, b, w in M.CLAIMS if text == f["claim"])
+        cmp = compare_triplets(vec[better], vec[worse], tset)
+        assert (f["left"], f["right"], f["common"], f["p"]) == (cmp["accuracy_a"], cmp["accuracy_b"], cmp["n"],
+                                                                cmp["p"])
     md = (d / "run" / "results.md").read_text()
     assert "| puretext |" in md and "Findings of the paper" in md
 
@@ -68,3 +80,29 @@ def test_cli_reproduce_mao_json(setup, capsys):
     assert [r["model"] for r in out["rows"]] == ["puretext", "A"] and out["rows"][0]["epochs"] == 1
     assert run_cli(["reproduce", "mao", "--corpus", str(corpus), "--variants", "A,Z", "--out", str(d / "bad")]) == 2
     assert "unknown variant 'Z'" in capsys.readouterr().err
+
+
+def test_one_findings_for_one_seed_and_for_several():
+    """`findings` turns any comparison into the claims' rows: holds when left > right (or diff > 0 with seeds),
+    'not significant' at p >= 0.05, claims with a missing model left out, the comparison's numbers kept in order."""
+    one = {("A", "puretext"): {"left": 0.7, "right": 0.6, "common": 50, "p": 0.01},
+           ("C", "puretext"): {"left": 0.5, "right": 0.6, "common": 50, "p": 0.2}}
+    rows = M.findings(lambda better, worse: one.get((better, worse)))
+    assert [(r["claim"], r["holds"], r["verdict"]) for r in rows] == [
+        ("Model A beats the Pure text RNN", True, "holds"),
+        ("Model C beats the Pure text RNN", False, "does not hold (difference not significant)")]
+    assert list(rows[0]) == ["claim", "holds", "left", "right", "common", "p", "verdict"]
+    seeds = {"left": 0.6, "right": 0.6, "diff": -1e-9, "common": 9, "p": 0.04, "t": -2.5, "df": 8.0, "se": 0.1,
+             "seed_wins": 0, "seeds": 2}
+    (row,) = M.findings(lambda b, w: seeds if (b, w) == ("A", "A-noshare") else None)
+    assert row["holds"] is False and row["verdict"] == "does not hold" and row["seeds"] == 2  # diff decides
+
+
+def test_one_markdown_writer_for_both_layouts():
+    one = {"triplets": "t", "corpus": "c", "rows": [{"model": "A", "accuracy": 0.5, "ci_low": 0.4, "ci_high": 0.6,
+                                                     "covered": 9, "triplets": 10, "dim": 8, "men": 0.25,
+                                                     "men_found": 300}],
+           "findings": [{"claim": "X", "verdict": "holds", "left": 0.5, "right": 0.25, "common": 9, "p": 0.0123}]}
+    md = M.markdown(one)
+    assert "| A | 0.500 | [0.400, 0.600] | 9/10 | – | 0.250 (300) | – | – | 8 | – |" in md
+    assert "- X: **holds** (0.500 vs 0.250 on 9 common triplets, p = 0.0123)." in md and "Learning curve" not in md

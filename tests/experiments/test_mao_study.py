@@ -1,4 +1,4 @@
-"""The seeded Mao study (mmwe.experiments.mao_study) end to end on real data: the built-in OpenMoji corpus, its
+"""The seeded Mao study (mmwe.experiments.mao.run_study) end to end on real data: the built-in OpenMoji corpus, its
 test-split CLDR annotations mined into triplets, real EfficientNet-Lite0 features (first 600 images), tiny models."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from mmwe.corpus.build import build_corpus
 from mmwe.corpus.openmoji import cldr_annotations
 from mmwe.corpus.store import iter_records
 from mmwe.errors import MmweError
-from mmwe.experiments import mao_study as S
+from mmwe.experiments import mao as S
 from mmwe.vision.extract import FeatureConfig, extract_corpus, write_run
 
 TINY = dict(emb_dim=8, hidden=16, proj=8, negatives=10, batch_size=64, min_count=2, epochs=1, patience=1, lr=0.3,

@@ -1,0 +1,129 @@
+"""What the Mao et al. reproduction trains and checks: the paper's variants and claims, the small-corpus settings,
+and the experiment's config (one seed and no grids: the simplest study)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmwe.errors import MmweError
+from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
+from mmwe.lm import TrainConfig
+
+# (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.lm
+VARIANTS: tuple[tuple[str, str, bool], ...] = tuple((n, m, sh) for n, (m, sh) in _TRAIN_VARIANTS.items())
+WORDSIM_COLUMNS = ("men", "simlex999", "wordsim353")
+# Gold RP10K accuracies reported in the paper (Table 2), for the side-by-side column.
+PAPER_RP10K = {"puretext": 0.748, "A-noshare": 0.773, "A": 0.843, "B": 0.705, "C": 0.771}
+CLAIMS = (
+    ("Model A beats the Pure text RNN", "A", "puretext"),
+    ("Transposed weight sharing helps Model A (A > A without sharing)", "A", "A-noshare"),
+    ("Model C beats the Pure text RNN", "C", "puretext"),
+    ("Model B is worse than the Pure text RNN", "puretext", "B"),
+    ("Model A beats GloVe", "A", "glove-6b-50d"),
+)
+ALL_SOURCES = ("openmoji", "openclipart", "gemojione", "art4apps", "tuxpaint")
+CURVE_BASE = ("puretext", "A")  # plus the better of B / C on validation perplexity
+
+# Settings for a corpus of a few thousand one-sentence images (OpenMoji: ~3.6k emoji, ~26k training tokens) where
+# the paper's (count > 50, batch 256, lr 1.0, 5 epochs for 300M sentences) would leave ~100 words and ~10 steps an
+# epoch. Each differs from the paper's default for that reason only.
+SMALL_CORPUS_OVERRIDES = {
+    "min_count": 2,  # paper 51: a 26k-token corpus has ~60 words seen more than 50 times
+    "batch_size": 64,  # paper 256: 40 steps an epoch instead of 10
+    "lr": 0.3,  # paper 1.0: at batch 64 on this corpus lr 1.0 diverged in the first epoch (val ppl 1e20)
+    "negatives": 256,  # paper 1024: the vocabulary has ~1.1k words, 1024 candidates would be nearly all of it
+    "epochs": 10,  # paper ~5 over 300M sentences; early stopping still decides
+    "patience": 2,
+    "checkpoint_every": 0,
+}
+
+
+@dataclass
+class MaoConfig:
+    """What to train and how; every trainer hyper-parameter not listed keeps the paper's default."""
+
+    variants: tuple[str, ...] = tuple(v[0] for v in VARIANTS)  # rows to train
+    triplets: str = "cldr-triplets"  # triplet dataset name or TSV path
+    baseline: str | None = "glove-6b-50d"  # pretrained vectors evaluated beside the models (None: skip)
+    train_overrides: dict = field(default_factory=dict)  # TrainConfig fields to change (small-corpus settings)
+    lam: float = 1.0  # weight of the B / C image losses
+    seed: int = 0
+
+
+@dataclass
+class StudyConfig:
+    """Seeds, fractions and grids of the study; training settings as `MaoConfig.train_overrides`."""
+
+    variants: tuple[str, ...] = tuple(v[0] for v in VARIANTS)
+    seeds: int = 5  # each variant trained with seeds 0 .. seeds-1
+    fractions: tuple[float, ...] = (0.1, 0.3, 1.0)  # learning curve: share of training images (1.0 always runs)
+    lr_grid: tuple[float, ...] = (0.1, 0.3, 1.0)  # chosen on Model A's validation perplexity
+    lam_grid: tuple[float, ...] = (0.1, 1.0, 10.0)  # chosen for B and for C on their validation perplexity
+    baseline: str | None = "glove-6b-50d"
+    train_overrides: dict = field(default_factory=lambda: dict(SMALL_CORPUS_OVERRIDES))
+    workers: int | None = None  # models trained at once (processes; None: one per core, 1 thread each)
+    n_boot: int = 1000
+
+    def validate(self) -> StudyConfig:
+        known = {v[0] for v in VARIANTS}
+        bad = [v for v in self.variants if v not in known]
+        if bad:
+            raise MmweError(f"unknown variant {bad[0]!r}; expected one of {', '.join(sorted(known))}")
+        checks = [(self.seeds >= 1, "--seeds >= 1", self.seeds),
+                  (bool(self.fractions) and all(0 < f <= 1 for f in self.fractions), "--fractions in (0, 1]",
+                   self.fractions),
+                  (bool(self.lr_grid) and all(x > 0 for x in self.lr_grid), "--lr-grid values > 0", self.lr_grid),
+                  (bool(self.lam_grid) and all(x >= 0 for x in self.lam_grid), "--lambda-grid values >= 0",
+                   self.lam_grid),
+                  (self.workers is None or self.workers >= 1, "--workers >= 1", self.workers)]
+        for ok, expected, got in checks:
+            if not ok:
+                raise MmweError(f"expected {expected}, got {got!r}; fix the option")
+        if 1.0 not in self.fractions:
+            self.fractions = (*self.fractions, 1.0)
+        self.fractions = tuple(sorted(set(self.fractions)))
+        for name in self.variants:
+            variant_config(name, MaoConfig(train_overrides=self.train_overrides))  # unknown settings fail now
+        return self
+
+
+def variant_config(name: str, cfg: MaoConfig) -> TrainConfig:
+    """The TrainConfig of one paper variant."""
+    spec = {v[0]: v for v in VARIANTS}
+    if name not in spec:
+        raise MmweError(f"unknown variant {name!r}; expected one of {', '.join(spec)}")
+    _, model, share = spec[name]
+    base = dataclasses.asdict(TrainConfig()) | cfg.train_overrides
+    base.update(model=model, share=share, seed=cfg.seed)
+    if model in ("B", "C"):
+        base["lam"] = cfg.lam
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(base) - fields
+    if unknown:
+        raise MmweError(f"unknown training settings {sorted(unknown)}")
+    return TrainConfig(**base)
+
+
+def builtin_names(spec: str | None) -> tuple[str, ...] | None:
+    """Built-in corpus names of a ``--corpus`` value ("all", or names joined by "+"); None for a folder / None."""
+    if spec is None or Path(spec).exists():
+        return None
+    names = ALL_SOURCES if spec == "all" else tuple(x.strip() for x in spec.split("+") if x.strip())
+    bad = [n for n in names if n not in ALL_SOURCES]
+    if bad:
+        raise MmweError(f"--corpus: expected a corpus folder, 'all' or built-in names joined by '+' "
+                        f"({', '.join(ALL_SOURCES)}), got {spec!r} (no such folder, unknown name {bad[0]!r})")
+    return names
+
+
+def parse_floats(option: str, text: str) -> tuple[float, ...]:
+    """'0.1,0.3,1' -> (0.1, 0.3, 1.0); a clear error naming ``option`` otherwise."""
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise MmweError(f"{option}: expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise MmweError(f"{option}: expected at least one number, got {text!r}")
+    return values
