@@ -3,20 +3,8 @@
 Each module below registers the commands of one area, in data-flow order.
 """
 
-from mmwe.cli import (  # noqa: F401
-    analogies,
-    corpus,
-    demo,
-    evaluate,
-    features,
-    maps,
-    mnno,
-    report,
-    reproduce,
-    train,
-    triplets,
-    vectors,
-)
+import mmwe.cli.analogies  # noqa: F401
+from mmwe.cli import corpus, demo, evaluate, features, maps, mnno, report, reproduce, train, triplets, vectors  # noqa: F401
 from mmwe.cli.app import app, main
 
 __all__ = ["app", "main"]
