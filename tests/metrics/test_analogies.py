@@ -189,6 +189,15 @@ def test_ties_go_to_the_lower_row_and_float64_decides_near_ties():
     assert analogy_outcomes(Vectors(words[:8], m[:8]), aset)["predicted"][0] == 3
 
 
+def test_no_candidate_left():
+    # three words, all of them in the question: gensim's most_similar returns nothing, the question is wrong
+    vec = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    out = analogy_outcomes(vec, _questions(": s\na b c a\nb a c c\n"))
+    assert out["answerable"].all() and out["predicted"].tolist() == [-1, -1] and not out["correct"].any()
+    out = analogy_outcomes(Vectors(["a", "b", "c", "d"], np.eye(4, dtype=np.float32)), _questions(": s\na b c d\n"))
+    assert out["predicted"].tolist() == [3] and out["correct"].all()
+
+
 def test_restrict_vocab_skips_and_limits_candidates():
     vec = _royal()
     aset = _questions(": s\nman woman king queen\nman woman boy queen\n")

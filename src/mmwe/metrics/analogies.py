@@ -149,8 +149,13 @@ class _Filter:
         if not self.found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         q, r, s = (np.concatenate(x) for x in zip(*self.found))
-        keep = s >= self.floor(q)
+        keep = (s >= self.floor(q)) & (s > -np.inf)  # -inf: excluded rows, kept while a question had nothing else
         return q[keep].astype(np.int64), r[keep].astype(np.int64)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (all of them where the OS does not say)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _blocks(n: int, size: int) -> list[tuple[int, int]]:
@@ -264,7 +269,7 @@ def analogy_outcomes(vectors, questions: AnalogySet | str, *, method: Method = "
         unit = _unit64(vectors.matrix[:n])
         eq, er, vq, vr = _excluded(rows, fold_row)
         filt = _filter_pass(unit, rows, method, eq, er, progress or no_progress,
-                            threads or len(os.sched_getaffinity(0)))
+                            threads or _cpus())
         best_r, best_s = _winners(unit, rows, method, *filt.candidates())
         q5, r5 = _gensim_top5(unit, rows, method, best_s, vq, vr)
         best_r[q5] = r5
