@@ -3,7 +3,7 @@
 Modules: ``overlap`` (mNNO), ``alignment`` (the Platonic-representation metrics: mutual/cycle/LCS/edit-distance
 kNN, CKA, unbiased CKA, CKNNA, SVCCA), ``wordsim`` (word-similarity Spearman/Pearson), ``triplets``
 (phrase-triplet accuracy), ``retrieval`` (R@k, P@k, mAP, zero-shot top-k; CSLS and inverted softmax),
-``stats`` (bootstrap CIs, Steiger, McNemar).
+``stats`` (bootstrap CIs, Steiger, McNemar), ``analogies`` (3CosAdd / 3CosMul word analogies, as gensim).
 The functions are also importable from here, as a newcomer would type them::
 
     from mmwe.metrics import mnno
@@ -28,6 +28,8 @@ _API = {
     "preprocess_alignment": ("alignment", "preprocess"),
     "evaluate_wordsim": ("wordsim", "evaluate"), "compare_wordsim": ("wordsim", "compare"),
     "pair_similarities": ("wordsim", "pair_similarities"),
+    "evaluate_analogies": ("analogies", "evaluate_analogies"), "analogy_outcomes": ("analogies", "analogy_outcomes"),
+    "compare_analogies": ("analogies", "compare_analogies"),
     "triplet_accuracy": ("triplets", "triplet_accuracy"), "evaluate_triplets": ("triplets", "evaluate_triplets"),
     "compare_triplets": ("triplets", "compare_triplets"),
     "cosine_scores": ("retrieval", "cosine_scores"), "recall_at_k": ("retrieval", "recall_at_k"),
