@@ -7,8 +7,10 @@ single line and exits with status 2; any other exception is an internal error (s
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 import re
+import shutil
 
 
 class MmweError(Exception):
@@ -45,8 +47,6 @@ _FULL = ("ENOSPC", "EDQUOT", "EFBIG")
 def errno_name(exc: OSError) -> str | None:
     """'ENOSPC' for an OSError with errno 28; 'ENOSPC' too for numpy's short write ("N requested and M written"),
     which carries no errno; None otherwise."""
-    import errno as _errno
-
     if exc.errno is not None:
         return _errno.errorcode.get(exc.errno)
     return "ENOSPC" if " requested and " in str(exc) and "written" in str(exc) else None
@@ -69,8 +69,6 @@ def _partial_of(path: str) -> tuple[str, str] | None:
 
 
 def _free(path: str) -> str:
-    import shutil
-
     d = path
     while d and not os.path.isdir(d):
         d = os.path.dirname(d)

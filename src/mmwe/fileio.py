@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import json
 import os
 import sys
 import tempfile
@@ -22,6 +23,11 @@ from typing import IO, Any
 import numpy as np
 
 from mmwe.errors import MmweError, OutputError, is_write_fault
+
+try:
+    import fcntl  # POSIX: output locks
+except ImportError:  # pragma: no cover - Windows: outputs are not locked
+    fcntl = None
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -154,13 +160,10 @@ def lock_output(path: str | os.PathLike) -> Path:
     the kernel drops it when the holder dies, so a stale lock file (SIGKILL, power cut) is simply taken over.
     A second process that asks for a held lock gets MmweError naming the holder. Re-entrant within a process.
     """
-    import fcntl
-    import json
-
     p = Path(path)
     key = str(p.absolute())
-    if key in _LOCKS:
-        return _LOCKS[key][1]
+    if fcntl is None or key in _LOCKS:
+        return _LOCKS[key][1] if key in _LOCKS else lock_file(p)
     lock = lock_file(p)
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
@@ -195,8 +198,6 @@ def lock_output(path: str | os.PathLike) -> Path:
 
 def _holder(fd: int) -> str:
     """'pid 123, started ..., command ...' from a lock file."""
-    import json
-
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
         return f"pid {info['pid']}, started {info['started']}: {info['command']}"

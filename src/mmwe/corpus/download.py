@@ -26,7 +26,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -208,8 +210,6 @@ def _stdout_to_stderr():
     Both go through a pipe whose reader drops Python tracebacks: img2dataset prints the traceback of a failed
     shard (a full disk...) and carries on; ``_check_shards`` then says in one line what failed and what to do.
     """
-    import threading
-
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
@@ -311,8 +311,6 @@ def _check_shards(shards: Path) -> None:
     """Refuse a download with shards that img2dataset could not finish (it logs the error, e.g. a full disk, and
     carries on): their files are removed, so that the same command, which skips finished shards, writes them
     again; one MmweError says what happened and what to do."""
-    import shutil
-
     failed = sorted({f.name.split(".")[0] for f in shards.glob("*") if not f.name.endswith("_stats.json")
                      and not (shards / f"{f.name.split('.')[0]}_stats.json").is_file()})
     if not failed:
