@@ -7,6 +7,7 @@ single line and exits with status 2; any other exception is an internal error (s
 
 from __future__ import annotations
 
+import contextlib
 import errno as _errno
 import os
 import re
@@ -118,6 +119,9 @@ class OutputError(MmweError):
 
     def __str__(self) -> str:
         partial = getattr(self, "partial", None)
+        if partial and os.path.isdir(partial) and not os.listdir(partial):
+            with contextlib.suppress(OSError):  # nothing finished in it: no folder left behind
+                os.rmdir(partial)
         run = next((d for d in (self.path, os.path.dirname(self.path or "")) if d and os.path.isdir(
             os.path.join(d, "checkpoints"))), None)  # a training run folder (mmwe train)
         if partial and os.path.isdir(partial):
