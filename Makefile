@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow fuzz bench setup clean
+.PHONY: demo test test-slow test-faults fuzz bench setup clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# The fault suite whole (issue 23): a full disk (tmpfs when root), kills at random points, two runs on one --out.
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest tests/test_faults.py -m 'slow or not slow'
 
 # Longer property-based run of the parsers and readers (tests marked `fuzz` also run, bounded, in `make test`).
 fuzz: $(STAMP)
