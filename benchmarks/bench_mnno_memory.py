@@ -19,7 +19,7 @@ reading the files and both searches included); its wall time and its own peak RS
 child, from ``wait4``) are printed with the command's mNNO. No ``--max-seconds`` there: the command runs whole.
 
     .venv/bin/python benchmarks/bench_mnno_memory.py [--n 1000000] [--d 300] [--k 10] [--backend exact]
-        [--threads 2] [--memmap DIR] [--max-seconds S] [--every 60] [--json]
+        [--precision auto] [--threads 2] [--memmap DIR] [--max-seconds S] [--every 60] [--json]
     .venv/bin/python benchmarks/bench_mnno_memory.py --cli DIR [--n 1000000] [--d 300] [--k 10] [--threads 2]
 """
 
@@ -81,7 +81,8 @@ def run_cli(args: argparse.Namespace) -> dict:
         random_matrix(args.n, args.d, seed, folder / f"{name}.npy")  # written to disk; the memmap is dropped
     t_gen = time.perf_counter() - t0
     mmwe = Path(sys.executable).with_name("mmwe")
-    cmd = [str(mmwe), "mnno", str(folder / "V.npy"), str(folder / "Z.npy"), "--k", str(args.k), "--json"]
+    cmd = [str(mmwe), "mnno", str(folder / "V.npy"), str(folder / "Z.npy"), "--k", str(args.k), "--json",
+           "--precision", args.precision]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
            "OPENBLAS_NUM_THREADS": str(args.threads)}
     print("running: " + " ".join(cmd), file=sys.stderr, flush=True)
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--backend", default="exact", choices=["exact", "faiss", "hnsw"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                    help="the exact search's candidate GEMMs (bf16 adds a bf16 copy of each set: N d 2 bytes)")
     ap.add_argument("--memmap", default=None, help="folder for the two input .npy files (read as memmaps)")
     ap.add_argument("--max-seconds", type=float, default=None, help="stop the exact search after this long")
     ap.add_argument("--every", type=float, default=60.0, help="seconds between progress lines")
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         for i, X in enumerate((V, Z)):
             state["set"] = i
             if args.backend == "exact":
-                lists.append(knn(X, args.k, backend="exact", progress=progress))
+                lists.append(knn(X, args.k, backend="exact", progress=progress, precision=args.precision))
             else:
                 lists.append(knn(X, args.k, backend=args.backend))
     except _Budget:
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     seconds = time.perf_counter() - t_search
     result = {
         "n": args.n, "d": args.d, "k": args.k, "backend": args.backend, "threads": args.threads,
+        "precision": args.precision,
         "inputs": "memmap" if folder else "ram", "input_gib": round(2 * args.n * args.d * 4 / GIB, 3),
         "complete": complete, "fraction_searched": 1.0 if complete else round(state["fraction"], 4),
         "search_seconds": round(seconds, 1), "generate_seconds": round(t_gen, 1),

@@ -92,13 +92,23 @@ def test_bf16_error_within_its_bound(make, metric):
         assert (err > margin_32[:, None] / 2).any()
 
 
-def test_bound_derivation_figures():
-    """The docstring's figures: 0.0074 |x||y| at d = 300, 160x the float32 margin; the bf16 terms by hand."""
-    Y = np.eye(300, dtype=np.float32)
-    b, f = scoring._margins(Y, None, "cosine", 300, "bf16")[0] / 2, scoring._margins(Y, None, "cosine", 300)[0] / 2
-    u, g = 2.0**-9, 300 * 2.0**-24 / (1 - 300 * 2.0**-24)
-    by_hand = 1.25 * (2 * u + u * u + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
-    assert b - f == pytest.approx(by_hand, rel=1e-6) and 0.0074 < b < 0.0075 and 160 < b / f < 162
+def test_bound_by_hand_and_the_docstring_figures():
+    """The bf16 term of row i by hand (Cauchy-Schwarz on y.x - y^.x^ = y^.r_x + r_y.x^ + r_y.r_x, float32 sum,
+    bf16 output); residuals at most u = 2^-8 of the row (about 0.42 u on random rows); on unit rows at d = 300 the
+    half-margin lies between 0.009 and 0.01, under the worst case (2u + u^2 + ...) = 0.0148, ~200x float32's."""
+    import torch
+
+    X = np.random.default_rng(7).standard_normal((3000, 300)).astype(np.float32)
+    Y, sq = scoring._scoring_rows(X, "cosine")
+    yb = torch.from_numpy(Y).to(torch.bfloat16).double().numpy()
+    nu, rho = np.linalg.norm(yb, axis=1), np.linalg.norm(Y - yb, axis=1)
+    u, g = 2.0**-8, 300 * 2.0**-24 / (1 - 300 * 2.0**-24)
+    assert (rho <= u * np.linalg.norm(Y.astype(np.float64), axis=1)).all() and 0.35 < rho.mean() / u < 0.5
+    pair = nu * rho.max() + rho * nu.max() + rho * rho.max() + (g + u * (1 + g)) * nu * nu.max()
+    b, f = scoring._margins(Y, sq, "cosine", 3000, "bf16") / 2, scoring._margins(Y, sq, "cosine", 3000) / 2
+    np.testing.assert_allclose(b - f, 1.25 * pair, rtol=1e-9, atol=1e-30)
+    worst = 1.25 * (2 * u + u * u + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
+    assert 0.009 < b.min() and b.max() < 0.01 < worst + f[0] < 0.0148 and 190 < b.max() / f[0] < 220
 
 
 # -- exact lists -------------------------------------------------------------------------------------------
@@ -184,7 +194,7 @@ def test_the_data_needs_the_bf16_margin(monkeypatch, make):
     """With the float32 margin (bf16 terms dropped), bf16 candidates give wrong lists on this data (euclidean and
     dot; measured: 200+ and 2-500 rows of 500-600): the tests above can fail."""
     X = make(1)
-    monkeypatch.setattr(scoring, "_bf16_delta", lambda d: 0.0)
+    monkeypatch.setattr(scoring, "_bf16_extra", lambda Y, n, chunk=0: (np.zeros(n), 0.0))
     wrong = sum(not np.array_equal(knn(X, 10, metric=m, block_size=128, precision="bf16"), reference(X, 10, m, False))
                 for m in METRICS)
     assert wrong >= 2

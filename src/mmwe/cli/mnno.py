@@ -54,8 +54,7 @@ def mnno(
 
     By default a point is not its own neighbour (the paper's definition); --include-self: the released code's.
 
-    Several processes: torchrun --nproc_per_node=N --no-python mmwe mnno A B ... splits the exact search over
-    the ranks (gloo); rank 0 prints the result, the same as one process gives.
+    torchrun --nproc_per_node=N --no-python mmwe mnno A B: the search split over N ranks; rank 0 prints.
     """
     at_least("--k", k, 1)
     at_least("--permutations", permutations, 0)

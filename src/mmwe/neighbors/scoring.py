@@ -24,10 +24,13 @@ float data), scores closer than ~d 2^-53 are ordered by that fixed rounding, not
 bf16 candidates (``precision="bf16"``), still exact. The candidate GEMMs may run on bf16 matrix units (torch,
 oneDNN on the CPU: AMX or AVX512-BF16; cuBLAS on CUDA); only step 1's bound changes, steps 2-3 are the same code,
 so the lists are identical to the float32 path's. Let y be the float32 working rows (the rows the float32 GEMM
-multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-9 the unit roundoff of bf16:
+multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-8 the unit roundoff of bf16
+(8-bit significand, 7 bits stored: half an ulp of [1, 2) is 2^-8; issue 21's "2^-9" is half of it):
 
-* inputs: each y_k is rounded to nearest bf16 (torch's conversion rounds to nearest even): y^_k = y_k (1 + e_k),
-  |e_k| <= u, so |y^.x^ - y.x| <= sum |y_k x_k| ((1 + u)^2 - 1) <= (2u + u^2) |y| |x| (Cauchy-Schwarz);
+* inputs: each y_k is rounded to nearest bf16 (torch's conversion rounds to nearest even): y^ = y - r with
+  |r_k| <= u |y_k|. y.x - y^.x^ = y^.r_x + r_y.x^ + r_y.r_x, so (Cauchy-Schwarz) it is at most
+  |y^| |r_x| + |r_y| |x^| + |r_y| |r_x|, with the residual norms |r| of the actual rows (at most u |y|; about
+  0.42 u |y| on random rows, so this term is ~2.4x narrower than the (2u + u^2) |y| |x| worst case);
 * products: two 8-bit significands multiply exactly into a float32 (16 <= 24 bits);
 * accumulation in float32 (oneDNN / cuBLAS with float32 compute; on CUDA reduced-precision reductions are turned
   off for the search), any order, any split: at most gamma_d = d 2^-24 / (1 - d 2^-24) times sum |y^_k x^_k|
@@ -37,11 +40,12 @@ multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-
 * flushes: bf16 units treat subnormal inputs and results as zero: at most 2^-126 per input (times the other
   operand's max |y_k|), per product, per partial sum and on the output: (2d max|y_k| + 2d + 4) 2^-126.
 
-So |s_bf16 - s| <= delta_fp32 + 1.25 (2u + u^2 + gamma_d (1 + u)^2 + u (1 + gamma_d)(1 + u)^2) |y| |x| + flushes
-(``_margins(..., "bf16")``; 0.0074 |y||x| at d = 300, 160x the float32 margin): the same |y| |x| factor as step 1
-(1 for cosine, |x|^2 + max |y|^2 for euclidean, where the dot is doubled, |x| max|y| for dot).
+So |s_bf16 - s| <= delta_fp32 + 1.25 (|y^| rho_max + rho |x^|_max + rho rho_max + (gamma_d + u (1 + gamma_d))
+|y^| |x^|_max) + flushes, per row (``_margins(..., "bf16")``, ``_bf16_extra``; doubled for euclidean, whose score
+doubles the dot). On random unit rows at d = 300 that is 0.0091-0.0099 (0.0148 with worst-case residuals), ~210x
+the float32 margin.
 
-A wider margin means more candidates per row (measured: 25 within it for K = 10 on 30k x 300 random rows), so the
+A wider margin means more candidates per row (measured: 29 within it for K = 10 on 30k x 300 random rows), so the
 bf16 lists keep K + ``_SPARE_BF16`` slots. Then every listed entry is re-scored with the float32 formula
 (``mmwe.neighbors.rescore._rescore32``; error <= delta_fp32) and the row re-sorted; the runner-up (a bf16 score)
 is raised by delta_bf16 - delta_fp32, so step 2's test becomes runner + delta_bf16 >= K-th float32 score -
@@ -91,7 +95,7 @@ _SPARE_BF16 = 22  # list slots beyond K with bf16 candidates (their margin is 16
 _IDX_CAP = 2**31 - 1  # row indices must stay below this (2 billion rows)
 _NO_INDEX = _IDX_CAP  # index of an empty list slot (sorts after every real index)
 _U32 = 2.0**-24  # unit roundoff of float32
-_UBF16 = 2.0**-9  # unit roundoff of bf16 (8-bit significand)
+_UBF16 = 2.0**-8  # unit roundoff of bf16: 8-bit significand (7 stored bits), half an ulp at 1 is 2^-8
 _KEY_CHUNK = 1 << 21  # float64 re-scoring: at most this many values (16 MB) per gathered operand
 _ROWS_CELLS = 1 << 24  # exact_rows: at most this many scores (64 MB) in one query-vs-all block
 _EXACT_INT = 2.0**26  # integer data with d * max|x|^2 below this: every float64 sum of the keys is exact
@@ -142,10 +146,34 @@ def _scoring_rows(X: np.ndarray, metric: str, n_rows: int | None = None,
     return Y, sq
 
 
-def _bf16_delta(d: int) -> float:
-    """Relative part of the bf16 GEMM's extra error (module docstring): inputs, float32 sum, bf16 output."""
+def _bf16_rows(Y: np.ndarray, n: int, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, float]:
+    """(|y^_i|, |y_i - y^_i|, max |y_k|) of the first n rows: norms of the rows as torch rounds them to bf16 (the
+    values the GEMM multiplies) and of the rounding residuals, in float64."""
+    import torch
+
+    nu, rho, top = np.zeros(n), np.zeros(n), 0.0
+    for a in range(0, n, chunk):
+        y = np.asarray(Y[a:min(a + chunk, n)])
+        r = torch.from_numpy(np.ascontiguousarray(y)).to(torch.bfloat16).float().numpy().astype(np.float64)
+        nu[a:a + len(y)] = np.linalg.norm(r, axis=1)
+        rho[a:a + len(y)] = np.linalg.norm(y - r, axis=1)  # exact: y - y^ is a float32 residual
+        top = max(top, float(np.abs(y).max(initial=0.0)))
+    return nu, rho, top
+
+
+def _bf16_extra(Y: np.ndarray, n: int, chunk: int = 1 << 16) -> tuple[np.ndarray, float]:
+    """(n,) bound on |bf16 GEMM dot - y_i.y_j| over all j (module docstring), and the flush term.
+
+    y.x - y^.x^ = y^.r_x + r_y.x^ + r_y.r_x with r = y - y^, so by Cauchy-Schwarz it is at most
+    nu_i rho_max + rho_i nu_max + rho_i rho_max (nu = |y^|, rho = |r| <= u |y|); the float32 sum of the exact
+    products adds gamma_d nu_i nu_max, the bf16 output u (1 + gamma_d) nu_i nu_max. A 1.25 safety factor on top.
+    """
+    d = Y.shape[1]
     u, g = _UBF16, d * _U32 / (1 - d * _U32)
-    return 1.25 * ((2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + g) * (1 + u) ** 2)
+    nu, rho, top = _bf16_rows(Y, n, chunk)
+    nu_max, rho_max = nu.max(initial=0.0), rho.max(initial=0.0)
+    pair = nu * rho_max + rho * nu_max + rho * rho_max + (g + u * (1 + g)) * nu * nu_max
+    return 1.25 * pair, 1.25 * (2 * d * top + 2 * d + 4) * 2.0**-126
 
 
 def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precision: str = "fp32",
@@ -157,15 +185,11 @@ def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precisio
     hence (2d + 16) 2^-24 (a 1.25 safety factor on top), plus 2^-149 per term for products that underflow.
     Cosine rows are unit: one margin for all. Euclidean: |x|^2 + |y|^2 of the centred rows bounds |x||y| and
     the norm terms (the largest |y|^2 stands for all y). Padding rows get 0. ``precision="bf16"``: the GEMM
-    multiplies the rows rounded to bf16 and may return bf16; ``_bf16_delta`` and the flushes are added (module
-    docstring).
+    multiplies the rows rounded to bf16 and may return bf16; ``_bf16_extra`` is added (doubled for euclidean,
+    whose score doubles the dot; module docstring).
     """
     d = Y.shape[1]
     delta, tiny = 1.25 * (2 * d + 16) * _U32, 4 * (d + 2) * 2.0**-149
-    if precision == "bf16" and n:
-        top = max(float(np.abs(Y[a:min(a + chunk, n)]).max(initial=0.0)) for a in range(0, n, chunk))
-        delta += _bf16_delta(d)
-        tiny += 2 * 1.25 * (2 * d * top + 2 * d + 4) * 2.0**-126  # x2: euclidean doubles the dot
     out = np.zeros(len(Y))
     if n == 0:
         return out
@@ -178,6 +202,9 @@ def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precisio
         norms = np.concatenate([np.linalg.norm(np.asarray(Y[a:min(a + chunk, n)], dtype=np.float64), axis=1)
                                 for a in range(0, n, chunk)])
         out[:n] = 2 * (delta * norms * norms.max() + tiny)
+    if precision == "bf16":
+        extra, flush = _bf16_extra(Y, n, chunk)
+        out[:n] += 2 * (2 if metric == "euclidean" else 1) * (extra + flush)
     return out
 
 
