@@ -395,6 +395,25 @@ def test_second_run_on_a_held_output_refuses_naming_the_first(data, tmp_path, ca
         assert out.exists() and not (out.parent / f".{out.name}.lock").exists(), command
 
 
+def test_torchrun_ranks_share_the_lock_of_their_job(tmp_path):
+    """Under torchrun only rank 0 locks --out: the other ranks of the same job write beside it."""
+    code = ("import os, sys; from mmwe.fileio import lock_output, release_output; lock_output(sys.argv[1]); "
+            "print('ok', flush=True)")
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], env=_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        rank1 = subprocess.run([sys.executable, "-c", code, str(out)], env={**_env(), "WORLD_SIZE": "2", "RANK": "1"},
+                               capture_output=True, text=True)
+        assert rank1.returncode == 0 and rank1.stdout.strip() == "ok", rank1.stderr[-2000:]
+        rank0 = subprocess.run([sys.executable, "-c", code, str(out)], env={**_env(), "WORLD_SIZE": "2", "RANK": "0"},
+                               capture_output=True, text=True)
+        assert rank0.returncode != 0 and f"pid {holder.pid}" in rank0.stderr  # another job's rank 0 is refused
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_two_corpus_builds_at_once_one_refuses_or_both_finish_never_a_mix(data, tmp_path):
     ref = tmp_path / "ref"
     args = lambda out: ["corpus", "build", data["text"], "--out", out, "--min-count", "1"]  # noqa: E731

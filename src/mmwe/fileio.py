@@ -159,10 +159,12 @@ def lock_output(path: str | os.PathLike) -> Path:
     The lock is an ``flock`` on ``.NAME.lock`` beside the output, which holds the pid and command of its holder;
     the kernel drops it when the holder dies, so a stale lock file (SIGKILL, power cut) is simply taken over.
     A second process that asks for a held lock gets MmweError naming the holder. Re-entrant within a process.
+    Under torchrun (WORLD_SIZE > 1) only rank 0 takes the lock: the ranks of one job share their output.
     """
     p = Path(path)
     key = str(p.absolute())
-    if fcntl is None or key in _LOCKS:
+    other_rank = os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1") and os.environ.get("RANK", "0") != "0"
+    if fcntl is None or other_rank or key in _LOCKS:
         return _LOCKS[key][1] if key in _LOCKS else lock_file(p)
     lock = lock_file(p)
     try:
