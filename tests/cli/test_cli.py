@@ -73,7 +73,7 @@ def test_init_imports_the_command_modules_explicitly():
 
 
 # -- options from the config dataclasses ----------------------------------------------------------------------
-@pytest.mark.parametrize("target", ["mmwe.lm.config:TrainConfig", "mmwe.maps:MapConfig",
+@pytest.mark.parametrize("target", ["mmwe.lm.config:TrainConfig", "mmwe.maps.config:MapConfig",
                                     "mmwe.vision.config:FeatureConfig", "mmwe.corpus.preprocess:PreprocessConfig"])
 def test_config_fields_read_from_source_match_the_dataclass(target):
     import importlib

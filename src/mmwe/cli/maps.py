@@ -19,7 +19,7 @@ _X_HELP = "Input vectors: .npy, CSV rows label,v1,...,vd, or a vector file."
 
 
 @map_app.command("train")
-@config_options("mmwe.maps:MapConfig")
+@config_options("mmwe.maps.config:MapConfig")
 def train(
     x: Annotated[str, typer.Argument(help=_X_HELP)],
     y: Annotated[str, typer.Argument(help="Target vectors, paired with X by row (.npy/CSV) or by shared word.")],
