@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     data = synthetic_data(a.vocab, max(4 * a.batch, 2048), a.len, a.feat_dim)
 
     if "speed" in only:
+        print("[bench_train] speed", file=sys.stderr, flush=True)
         # 1. softmax layer, and whole Model A steps, sampled vs full
         n_pos = a.full_batch * (a.len + 1)
         res["softmax_layer"] = softmax_layer(a.vocab, cfg.proj, n_pos, cfg.negatives, a.reps)
@@ -315,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         res["gemm_flops"] = gemm_rate(a.batch, cfg.hidden, 3 * cfg.hidden)
         res["model_A_flops"] = res["tokens_per_s"]["A"] * flops_per_token(cfg, a.feat_dim, a.len)
     if "precision" in only:
+        print("[bench_train] precision", file=sys.stderr, flush=True)
         tokens, fpt = a.batch * (a.len + 1), flops_per_token(cfg, a.feat_dim, a.len)
         shapes = {"all_positions": (tokens, cfg.hidden, 3 * cfg.hidden), "one_step": (a.batch, cfg.hidden,
                                                                                        3 * cfg.hidden)}
@@ -324,9 +326,11 @@ def main(argv: list[str] | None = None) -> int:
                             "flops_per_token": fpt}
         res["precision"]["speedup_bf16"] = sec["fp32"] / sec["bf16"]
     if "profile" in only:
+        print("[bench_train] profile", file=sys.stderr, flush=True)
         res["profile"] = profile_parts(data, a.batch, max(a.reps, 5))
         res["top_ops"] = top_ops(data, a.batch)
     if "parity" in only:
+        print("[bench_train] parity", file=sys.stderr, flush=True)
         res["parity"] = parity(a.parity, a.triplets, a.parity_epochs, a.seed, a.parity_out, a.threads)
     report(res, a.json)
     return 0
