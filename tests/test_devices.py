@@ -28,3 +28,20 @@ def test_auto_and_cuda_follow_torch():
         assert resolve_device("auto") == "cpu"
         with pytest.raises(MmweError, match="--device cuda: expected a CUDA device, got none"):
             resolve_device("cuda")
+
+
+def test_torchrun_world_from_the_environment(monkeypatch):
+    from mmwe.devices import torchrun_rank
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    assert torchrun_rank() is None  # not under torchrun
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert torchrun_rank() is None  # one process: nothing to split
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "2")
+    assert torchrun_rank() == (2, 3)
+    for rank, match in (("3", "expected 0 <= RANK < WORLD_SIZE"), ("x", "expected integer RANK and WORLD_SIZE")):
+        monkeypatch.setenv("RANK", rank)
+        with pytest.raises(MmweError, match=match):
+            torchrun_rank()

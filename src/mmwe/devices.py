@@ -1,6 +1,9 @@
-"""One reading of ``--device auto|cpu|cuda`` for every command that runs torch (train, features, map train)."""
+"""One reading of ``--device auto|cpu|cuda`` for every command that runs torch (train, features, map train), of the
+distributed world torchrun describes, and of the CPU's bf16 units."""
 
 from __future__ import annotations
+
+import os
 
 from mmwe.errors import MmweError
 
@@ -23,6 +26,20 @@ def resolve_device(device: str = "auto") -> str:
         raise MmweError(f"--device cuda: expected a CUDA device, got none (torch {torch.__version__}, CUDA build: "
                         f"{torch.version.cuda or 'no'}); fix: --device cpu or --device auto")
     return "cpu"
+
+
+def torchrun_rank() -> tuple[int, int] | None:
+    """(RANK, WORLD_SIZE) when started by ``torchrun`` with more than one process, else None."""
+    try:
+        world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    except ValueError:
+        raise MmweError(f"expected integer RANK and WORLD_SIZE (set by torchrun), got RANK="
+                        f"{os.environ.get('RANK')!r} WORLD_SIZE={os.environ.get('WORLD_SIZE')!r}") from None
+    if world <= 1:
+        return None
+    if not 0 <= rank < world:
+        raise MmweError(f"expected 0 <= RANK < WORLD_SIZE, got RANK={rank} WORLD_SIZE={world}")
+    return rank, world
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from mmwe.devices import torchrun_rank
 from mmwe.errors import MmweError
 from mmwe.vision.backends import FeatureExtractor, TorchOnDevice, make_extractor
 from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, Threshold
@@ -35,7 +36,6 @@ from mmwe.vision.parallel import (
     merge_parts,
     part_dir,
     run_in_processes,
-    torchrun_rank,
     wait_for_parts,
 )
 from mmwe.vision.registry import MODELS, REGISTRY, ModelSpec

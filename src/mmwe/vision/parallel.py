@@ -21,20 +21,6 @@ from mmwe.vision.features import FeatureRun, corpus_size, iter_corpus_images
 from mmwe.vision.resume import chunk_groups, extract_chunks, partial_identity, read_progress
 
 
-def torchrun_rank() -> tuple[int, int] | None:
-    """(RANK, WORLD_SIZE) when started by ``torchrun`` with more than one process, else None."""
-    try:
-        world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
-    except ValueError:
-        raise MmweError(f"expected integer RANK and WORLD_SIZE (set by torchrun), got RANK="
-                        f"{os.environ.get('RANK')!r} WORLD_SIZE={os.environ.get('WORLD_SIZE')!r}") from None
-    if world <= 1:
-        return None
-    if not 0 <= rank < world:
-        raise MmweError(f"expected 0 <= RANK < WORLD_SIZE, got RANK={rank} WORLD_SIZE={world}")
-    return rank, world
-
-
 def part_dir(partial: str | Path, rank: int, world: int) -> Path:
     """The folder of process ``rank`` of ``world``: the partial folder itself for one process."""
     return Path(partial) if world == 1 else Path(partial) / f"part-{rank:03d}-of-{world:03d}"
