@@ -21,7 +21,7 @@ from mmwe.datasets.visual_words import AGGREGATES, visual_word_vectors
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
 from mmwe.vectors import Vectors
-from mmwe.vision.extract import MODELS, FeatureConfig, corpus_size, default_output, extract_corpus, write_run
+from mmwe.vision.extract import MODELS, FeatureConfig, corpus_size, default_output, ensure_features
 
 Log = Callable[[str], None]
 
@@ -109,18 +109,9 @@ def features_for(corpus: Path, cnn: str, *, log: Log = print, progress: Progress
     if found is not None:
         return found
     fcfg = FeatureConfig(model=cnn, backend="onnx")
-    out = default_output(corpus, fcfg)
-    total, done = corpus_size(corpus), [0]
-    log(f"[visual words] extracting {cnn} features of {total} images into {out} (once; minutes)")
-
-    def step(n: int) -> None:
-        done[0] += n
-        if progress is not None:
-            progress(done[0], total, f"{cnn} image features")
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_run(out, extract_corpus(corpus, fcfg, progress=step), fcfg, corpus_dir=corpus)
-    return out
+    log(f"[visual words] extracting {cnn} features of {corpus_size(corpus)} images into "
+        f"{default_output(corpus, fcfg)} (once; minutes)")
+    return ensure_features(corpus, fcfg, progress=progress, what=f"{cnn} image features")
 
 
 def visual_words(cfg: VisualWordsConfig, cnn: str, *, log: Log = print,

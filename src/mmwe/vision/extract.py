@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mmwe.devices import torchrun_rank
 from mmwe.errors import MmweError
+from mmwe.progress import Progress
 from mmwe.vision.backends import FeatureExtractor, TorchOnDevice, make_extractor
 from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, Threshold
 from mmwe.vision.features import (
@@ -42,7 +43,8 @@ from mmwe.vision.registry import MODELS, REGISTRY, ModelSpec
 from mmwe.vision.resume import partial_dir
 
 __all__ = ["BACKENDS", "MODELS", "REGISTRY", "Backend", "Device", "FeatureConfig", "FeatureExtractor", "FeatureRun",
-           "ModelSpec", "Threshold", "TorchOnDevice", "binarize", "corpus_size", "default_output", "extract_corpus",
+           "ModelSpec", "Threshold", "TorchOnDevice", "binarize", "corpus_size", "default_output", "ensure_features",
+           "extract_corpus",
            "extract_images", "extract_part", "iter_corpus_images", "make_extractor", "merge_parts", "meta_path",
            "part_dir", "partial_dir", "torchrun_rank", "write_run"]
 
@@ -88,3 +90,29 @@ def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: Fea
         run.matrix, run.thresholds = binarize(run.matrix, cfg.threshold)
     return run
 
+
+def ensure_features(corpus_dir: str | Path, cfg: FeatureConfig, *, out: str | Path | None = None,
+                    progress: Progress | None = None, what: str = "image features") -> Path:
+    """The features of ``corpus_dir`` under ``cfg`` in ``out`` (default: `default_output`), extracted once.
+
+    An existing file is returned as it is; otherwise the corpus is extracted with its finished chunks kept in
+    `partial_dir` (an interrupted run resumes there, with the same features) and the file and its ``.meta.json``
+    written, then the partial folder removed. ``progress(done, total, what)`` counts the images. Under torchrun
+    every rank extracts its share and rank 0 writes the file.
+    """
+    target = Path(out) if out is not None else default_output(corpus_dir, cfg)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    total, done = corpus_size(corpus_dir), [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total, what)
+
+    run = extract_corpus(corpus_dir, cfg, progress=step, partial=partial_dir(target))
+    if run is not None:  # rank 0 (or the only process)
+        write_run(target, run, cfg, corpus_dir=corpus_dir)
+        shutil.rmtree(partial_dir(target), ignore_errors=True)
+    return target

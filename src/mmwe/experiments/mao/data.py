@@ -20,7 +20,7 @@ from mmwe.corpus.tokenize import tokenize
 from mmwe.datasets.triplets import MineConfig, TripletSet, mine_triplets
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
-from mmwe.vision.extract import FeatureConfig, corpus_size, default_output, extract_corpus, write_run
+from mmwe.vision.extract import FeatureConfig, default_output, ensure_features
 
 
 def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
@@ -43,19 +43,9 @@ def prepare_corpus(names: Sequence[str], corpus: Path, log: Callable[[str], None
         log(f"[mao] building the {'+'.join(names)} corpus in {corpus}")
         build_corpus(list(names), corpus, BuildConfig(overwrite=True))
     fcfg = FeatureConfig(model="efficientnet-lite0", backend=backend)
-    feats = default_output(corpus, fcfg)
-    if not feats.is_file():
-        log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {feats}")
-        feats.parent.mkdir(parents=True, exist_ok=True)
-        total, done = corpus_size(corpus), [0]
-
-        def step(n: int) -> None:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], total, "image features")
-
-        write_run(feats, extract_corpus(corpus, fcfg, progress=step), fcfg, corpus_dir=corpus)
-    return corpus, feats
+    if not default_output(corpus, fcfg).is_file():
+        log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {default_output(corpus, fcfg)}")
+    return corpus, ensure_features(corpus, fcfg, progress=progress)
 
 
 def prepare_builtin(names: tuple[str, ...], work_dir: str | Path, log: Callable[[str], None] = print, *,
