@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 from mmwe.neighbors.rescore import _KeyContext, _order_lists, _rescore32, _resolve_rows, _TopK
-from mmwe.neighbors.scoring import _POOL, _ROWS_CELLS, _SPARE, _SPARE_BF16, _lowered, _margins, _scoring_rows
+from mmwe.neighbors.scoring import _POOL, _ROWS_CELLS, _SPARE, _SPARE_BF16, _bf16_rel, _lowered, _margins, _scoring_rows
 
 
 class _Gemm:
@@ -66,9 +67,9 @@ def _tighten(thr: np.ndarray, pooled: np.ndarray, k: int, dim: int) -> np.ndarra
     return np.maximum(thr, bound)
 
 
-def _row_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
+def _row_candidates(S: np.ndarray, kth: np.ndarray, band: Callable[[np.ndarray], np.ndarray],
                     k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local row, local column, score) of the entries of S within ``margin`` of their row's K-th score.
+    """(local row, local column, score) of the entries of S within ``band(K-th)`` of their row's K-th score.
 
     Column group g holds the strided columns g, g + bj/P, g + 2 bj/P, ...: pooling them is a vertical max
     of P contiguous vectors, several times faster than reducing P adjacent entries.
@@ -76,7 +77,8 @@ def _row_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
     bi, bj = S.shape
     w = bj // _POOL
     pooled = S.reshape(bi, _POOL, w).max(axis=1)  # (bi, bj/P) group maxima: P vertical vector maxima
-    thr = _lowered(_tighten(kth, pooled, k, 1), margin)
+    thr = _tighten(kth, pooled, k, 1)
+    thr = _lowered(thr, band(thr))
     r, g = np.nonzero(pooled >= thr[:, None])
     vals = S.reshape(bi, _POOL, w)[r, :, g]  # (h, P)
     keep = (vals >= thr[r][:, None]) & (vals > -np.inf)
@@ -84,12 +86,13 @@ def _row_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
     return np.repeat(r, keep.sum(1)), cols[keep], vals[keep]
 
 
-def _col_candidates(S: np.ndarray, kth: np.ndarray, margin: np.ndarray,
+def _col_candidates(S: np.ndarray, kth: np.ndarray, band: Callable[[np.ndarray], np.ndarray],
                     k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local column, local row, score) of the entries of S within ``margin`` of their column's K-th score."""
+    """(local column, local row, score) of the entries of S within ``band(K-th)`` of their column's K-th score."""
     bi, bj = S.shape
     pooled = S.reshape(bi // _POOL, _POOL, bj).max(axis=1)  # (bi/P, bj) group maxima
-    thr = _lowered(_tighten(kth, pooled, k, 0), margin)
+    thr = _tighten(kth, pooled, k, 0)
+    thr = _lowered(thr, band(thr))
     g, c = np.nonzero(pooled >= thr[None, :])
     vals = S.reshape(bi // _POOL, _POOL, bj)[g, :, c]  # (h, P)
     keep = (vals >= thr[c][:, None]) & (vals > -np.inf)
@@ -125,7 +128,7 @@ def _seed_diagonal(S: np.ndarray, lists: _TopK, lo: int, hi: int, k: int, includ
     """First candidates of rows lo..hi from their own square (symmetric: its rows are all there is)."""
     np.fill_diagonal(S, np.inf if include_self else -np.inf)
     if (hi - lo) // _POOL >= k:
-        r, c, v = _row_candidates(S, lists.kth(lo, hi), lists.margin[lo:hi], k)
+        r, c, v = _row_candidates(S, lists.kth(lo, hi), partial(lists.band, lo, hi), k)
     else:  # too few groups to bound k entries: every entry is a candidate (a small square)
         real = S > -np.inf
         r, c = np.nonzero(real)
@@ -153,7 +156,7 @@ def _my_tiles(diag: list[tuple[int, int]], off: list[tuple[int, int, int, int]],
 
 def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, include_self: bool,
                      margin: np.ndarray, block_size: int, progress: Callable[[int, int], None] | None,
-                     precision: str = "fp32", share: tuple[int, int] = (0, 1)) -> _TopK:
+                     precision: str = "fp32", share: tuple[int, int] = (0, 1), rel: float = 0.0) -> _TopK:
     """The blocked symmetric search (see the module docstring): lists of K + spare candidates (this rank's
     share of the block pairs only, when ``share`` = (rank, world) splits them)."""
     n_pad = len(Y)
@@ -162,7 +165,7 @@ def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, inclu
     diag, off = _my_tiles(diag, off, share)
     buf = np.empty(biggest, dtype=np.float32)
     gemm = _Gemm(Y, precision, biggest)
-    lists = _TopK(n_pad, k, _SPARE_BF16 if precision == "bf16" else _SPARE, n, margin)
+    lists = _TopK(n_pad, k, _SPARE_BF16 if precision == "bf16" else _SPARE, n, margin, rel)
     total = len(diag) + len(off)
     for done, (lo, hi) in enumerate(diag, start=1):  # diagonal squares first: they seed every threshold
         _seed_diagonal(_block_scores(gemm, sq, lo, hi, lo, hi, buf, n), lists, lo, hi, k, include_self)
@@ -170,9 +173,9 @@ def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, inclu
             progress(done, total)
     for done, (lo_i, hi_i, lo_j, hi_j) in enumerate(off, start=len(diag) + 1):
         S = _block_scores(gemm, sq, lo_i, hi_i, lo_j, hi_j, buf, n)
-        r, c, v = _row_candidates(S, lists.kth(lo_i, hi_i), margin[lo_i:hi_i], k)  # rows of I against J
+        r, c, v = _row_candidates(S, lists.kth(lo_i, hi_i), partial(lists.band, lo_i, hi_i), k)  # I vs J
         lists.merge(r + lo_i, c + lo_j, v)
-        c, r, v = _col_candidates(S, lists.kth(lo_j, hi_j), margin[lo_j:hi_j], k)  # and, transposed, rows of J
+        c, r, v = _col_candidates(S, lists.kth(lo_j, hi_j), partial(lists.band, lo_j, hi_j), k)  # J vs I
         lists.merge(c + lo_j, r + lo_i, v)
         if progress:
             progress(done, total)
@@ -186,8 +189,8 @@ def _exact_lists(X: np.ndarray, k: int, metric: str, include_self: bool, block_s
     n = len(X)
     n_pad = math.ceil(n / _POOL) * _POOL
     Y, sq = _scoring_rows(X, metric, n_pad)  # (n_pad, d): padding rows are zero, their scores set to -inf
-    margin = _margins(Y, sq, metric, n, precision)
-    return Y, sq, _candidate_lists(Y, sq, n, k, include_self, margin, block_size, progress, precision, share)
+    margin, rel = _margins(Y, sq, metric, n, precision), _bf16_rel(metric, precision)
+    return Y, sq, _candidate_lists(Y, sq, n, k, include_self, margin, block_size, progress, precision, share, rel)
 
 
 def _exact_order(X: np.ndarray, Y: np.ndarray, sq: np.ndarray | None, lists: _TopK, k: int, metric: str,

@@ -112,7 +112,7 @@ class _TopK:
     """Running lists of all rows: the best K + spare entries by float32 score (desc, index asc), and the best
     score each row has dropped (``runner``)."""
 
-    def __init__(self, n: int, k: int, spare: int, n_real: int, margin: np.ndarray):
+    def __init__(self, n: int, k: int, spare: int, n_real: int, margin: np.ndarray, rel: float = 0.0):
         self.k, self.size = k, k + spare
         self.scores = np.full((n, self.size), -np.inf, dtype=np.float32)  # (N, K+spare) best scores so far
         self.index = np.full((n, self.size), _NO_INDEX, dtype=np.int32)  # (N, K+spare) their row indices (int32:
@@ -120,12 +120,28 @@ class _TopK:
         self.runner = np.full(n, -np.inf, dtype=np.float32)  # (N,) best score not (or no longer) listed
         self.n_real = n_real  # rows from n_real on are padding and never take candidates
         self.margin = margin  # (N,) float64 2*delta_i
+        self.rel = rel  # bf16 output rounding: each score may also err by rel * |its value| (0: none)
 
     def kth(self, lo: int, hi: int) -> np.ndarray:
         """Current K-th score of rows lo..hi-1 (+inf for padding rows)."""
         thr = self.scores[lo:hi, self.k - 1].copy()
         thr[max(self.n_real - lo, 0):] = np.inf
         return thr
+
+    def band(self, lo: int, hi: int, thr: np.ndarray) -> np.ndarray:
+        """Margins of rows lo..hi-1 at thresholds thr: an entry s may reach a score thr iff s >= thr - band.
+
+        Errors are at most delta_i + rel |s| (delta_i = margin_i / 2): s + delta + rel |s| >= thr - delta - rel |thr|
+        <=> s >= f^-1(thr - rel |thr| - 2 delta), f(s) = s + rel |s| increasing. rel = 0: band = margin.
+        """
+        m = self.margin[lo:hi]
+        if not self.rel:
+            return m
+        t = np.asarray(thr, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            T = t - self.rel * np.abs(t) - m
+            low = np.where(T >= 0, T / (1 + self.rel), T / (1 - self.rel))
+            return np.where(np.isfinite(t), t - low, m)
 
     def merge(self, rows: np.ndarray, idx: np.ndarray, scores: np.ndarray) -> None:
         """Fold candidate (row, index, score) triples into the lists."""
@@ -218,9 +234,10 @@ def _rescore32(lists: _TopK, Y: np.ndarray, sq: np.ndarray | None, n: int, margi
     """bf16 candidate lists -> float32 ones, in place: every listed entry re-scored with the float32 formula
     (error <= delta32), each row re-sorted by (score desc, index asc), margin -> the float32 one.
 
-    The runner-up (bf16, error <= delta_b) becomes runner + (margin_b - margin32) / 2, rounded up: then
-    ``_order_lists``' test runner' >= kth32 - margin32 is runner + delta_b >= kth32 - delta32, i.e. an entry left
-    out of the list may reach the K-th score. So the float64 keys are needed only for float32 near-ties.
+    The runner-up (bf16, error <= delta_b + rel |runner|) becomes runner + delta_b + rel |runner| - delta32,
+    rounded up: then ``_order_lists``' test runner' >= kth32 - margin32 is runner + delta_b + rel |runner| >=
+    kth32 - delta32, i.e. an entry left out of the list may reach the K-th score. So the float64 keys are needed
+    only for float32 near-ties.
     """
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
@@ -235,7 +252,10 @@ def _rescore32(lists: _TopK, Y: np.ndarray, sq: np.ndarray | None, n: int, margi
         order = np.lexsort((idx, -s), axis=1)
         lists.scores[a:b] = np.take_along_axis(s, order, axis=1)
         lists.index[a:b] = np.take_along_axis(idx, order, axis=1)
-        up = lists.runner[a:b].astype(np.float64) + (lists.margin[a:b] - margin32[a:b]) / 2
+        run = lists.runner[a:b].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            up = run + (lists.margin[a:b] - margin32[a:b]) / 2 + lists.rel * np.abs(run)
+            up = np.where(np.isneginf(run), -np.inf, up)
         r32 = up.astype(np.float32)
         lists.runner[a:b] = np.where(r32 < up, np.nextafter(r32, np.float32(np.inf)), r32)
-    lists.margin = margin32
+    lists.margin, lists.rel = margin32, 0.0

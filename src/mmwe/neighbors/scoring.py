@@ -36,16 +36,18 @@ multiplies; step 1's bound covers how far y.y' is from the exact score), u = 2^-
   off for the search), any order, any split: at most gamma_d = d 2^-24 / (1 - d 2^-24) times sum |y^_k x^_k|
   <= gamma_d (1 + u)^2 |y| |x|;
 * output: torch returns bf16 from a bf16 matmul on the CPU (no float32-output variant there), one more rounding
-  to nearest: u |s^| <= u (1 + gamma_d)(1 + u)^2 |y| |x|;
+  to nearest: u |s^| <= u / (1 - u) |s_bf16| for the score actually returned. Cosine and dot bound it per score
+  (``_bf16_rel``, ``mmwe.neighbors.rescore._TopK.band``): near a K-th score of 0.2 it is 0.2 u, not u; euclidean
+  scores round 2 x.y, so there it is u (1 + gamma_d) |y^| |x^|_max per row;
 * flushes: bf16 units treat subnormal inputs and results as zero: at most 2^-126 per input (times the other
   operand's max |y_k|), per product, per partial sum and on the output: (2d max|y_k| + 2d + 4) 2^-126.
 
-So |s_bf16 - s| <= delta_fp32 + 1.25 (|y^| rho_max + rho |x^|_max + rho rho_max + (gamma_d + u (1 + gamma_d))
-|y^| |x^|_max) + flushes, per row (``_margins(..., "bf16")``, ``_bf16_extra``; doubled for euclidean, whose score
-doubles the dot). On random unit rows at d = 300 that is 0.0091-0.0099 (0.0148 with worst-case residuals), ~210x
-the float32 margin.
+So |s_bf16 - s| <= delta_fp32 + 1.25 (|y^| rho_max + rho |x^|_max + rho rho_max + gamma_d |y^| |x^|_max) + flushes
++ 1.25 u / (1 - u) |s_bf16| per row (``_margins(..., "bf16")``, ``_bf16_extra``, ``_bf16_rel``; euclidean: the dot's
+bound doubled, output term per row). On random unit rows at d = 300: 0.0042-0.0050 + 0.0049 |s|, i.e. ~0.006 at
+a K-th cosine of 0.2 (the worst case of every term, 0.0148, would let ~2.5x as many candidates through).
 
-A wider margin means more candidates per row (measured: 29 within it for K = 10 on 30k x 300 random rows), so the
+A wider margin means more candidates per row (measured: 18 within it for K = 10 on 30k x 300 random rows), so the
 bf16 lists keep K + ``_SPARE_BF16`` slots. Then every listed entry is re-scored with the float32 formula
 (``mmwe.neighbors.rescore._rescore32``; error <= delta_fp32) and the row re-sorted; the runner-up (a bf16 score)
 is raised by delta_bf16 - delta_fp32, so step 2's test becomes runner + delta_bf16 >= K-th float32 score -
@@ -161,7 +163,13 @@ def _bf16_rows(Y: np.ndarray, n: int, chunk: int = 1 << 16) -> tuple[np.ndarray,
     return nu, rho, top
 
 
-def _bf16_extra(Y: np.ndarray, n: int, chunk: int = 1 << 16) -> tuple[np.ndarray, float]:
+def _bf16_rel(metric: str, precision: str) -> float:
+    """Cosine and dot in bf16: the output rounding, rel |s| (a 1.25 safety factor on top), is bounded per score
+    (``_TopK.band``) instead of by |y^| |x^|_max; euclidean rounds 2 x.y, not the score: in ``_bf16_extra``."""
+    return 1.25 * _UBF16 / (1 - _UBF16) if precision == "bf16" and metric != "euclidean" else 0.0
+
+
+def _bf16_extra(Y: np.ndarray, n: int, chunk: int = 1 << 16, output: bool = True) -> tuple[np.ndarray, float]:
     """(n,) bound on |bf16 GEMM dot - y_i.y_j| over all j (module docstring), and the flush term.
 
     y.x - y^.x^ = y^.r_x + r_y.x^ + r_y.r_x with r = y - y^, so by Cauchy-Schwarz it is at most
@@ -172,7 +180,7 @@ def _bf16_extra(Y: np.ndarray, n: int, chunk: int = 1 << 16) -> tuple[np.ndarray
     u, g = _UBF16, d * _U32 / (1 - d * _U32)
     nu, rho, top = _bf16_rows(Y, n, chunk)
     nu_max, rho_max = nu.max(initial=0.0), rho.max(initial=0.0)
-    pair = nu * rho_max + rho * nu_max + rho * rho_max + (g + u * (1 + g)) * nu * nu_max
+    pair = nu * rho_max + rho * nu_max + rho * rho_max + (g + (u * (1 + g) if output else 0.0)) * nu * nu_max
     return 1.25 * pair, 1.25 * (2 * d * top + 2 * d + 4) * 2.0**-126
 
 
@@ -203,7 +211,7 @@ def _margins(Y: np.ndarray, sq: np.ndarray | None, metric: str, n: int, precisio
                                 for a in range(0, n, chunk)])
         out[:n] = 2 * (delta * norms * norms.max() + tiny)
     if precision == "bf16":
-        extra, flush = _bf16_extra(Y, n, chunk)
+        extra, flush = _bf16_extra(Y, n, chunk, output=metric == "euclidean")  # else per score: _bf16_rel
         out[:n] += 2 * (2 if metric == "euclidean" else 1) * (extra + flush)
     return out
 

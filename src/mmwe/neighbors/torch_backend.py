@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from mmwe.neighbors.exact import _exact_order, _TopK
-from mmwe.neighbors.scoring import _NO_INDEX, _POOL, _SPARE, _SPARE_BF16, _margins, _scoring_rows
+from mmwe.neighbors.scoring import _NO_INDEX, _POOL, _SPARE, _SPARE_BF16, _bf16_rel, _margins, _scoring_rows
 
 
 @contextlib.contextmanager
@@ -28,7 +28,7 @@ def _full_sums(torch) -> Iterator[None]:
 
 def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: bool, margin: np.ndarray, device,
                  block_size: int, progress: Callable[[int, int], None] | None, precision: str = "fp32",
-                 share: tuple[int, int] = (0, 1)) -> _TopK:
+                 share: tuple[int, int] = (0, 1), rel: float = 0.0) -> _TopK:
     """Candidate lists (as ``_candidate_lists`` makes them) from a blocked query-vs-all search in torch (the
     query blocks ``share`` = (rank, world) gives this rank: every world-th one)."""
     import torch
@@ -36,7 +36,7 @@ def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: boo
     n = len(Y)
     spare = _SPARE_BF16 if precision == "bf16" else _SPARE
     size = k + spare
-    lists = _TopK(n, k, spare, n, margin)
+    lists = _TopK(n, k, spare, n, margin, rel)
     qb, cb = max(_POOL, block_size), max(_POOL, 8 * block_size)  # (qb, cb) float32 scores on the device
     inf = float("inf")
     with torch.no_grad(), _full_sums(torch):
@@ -82,8 +82,8 @@ def _torch_search(X: np.ndarray, k: int, metric: str, include_self: bool, block_
 
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     Y, sq = _scoring_rows(X, metric)  # (N, d) float32 (+ squared norms for euclidean)
-    margin = _margins(Y, sq, metric, len(X), precision)
-    return Y, sq, _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress, precision, share)
+    margin, rel = _margins(Y, sq, metric, len(X), precision), _bf16_rel(metric, precision)
+    return Y, sq, _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress, precision, share, rel)
 
 
 def _knn_torch(X: np.ndarray, k: int, metric: str, include_self: bool, device=None, block_size: int = 4096,
