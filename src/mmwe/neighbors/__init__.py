@@ -47,20 +47,19 @@ backend and precision choice, several processes).
 from __future__ import annotations
 
 from mmwe.neighbors.api import (
-                                BACKENDS,
-                                backend_on,
-                                cpu_flags,
-                                exact_rows,
-                                knn,
-                                knn_many,
-                                knn_recall,
-                                overlap_counts,
-                                resolve_precision,
-                                torchrun_ranks,
+    BACKENDS,
+    backend_on,
+    exact_rows,
+    knn,
+    knn_many,
+    knn_recall,
+    overlap_counts,
+    resolve_precision,
+    torchrun_ranks,
 )
 from mmwe.neighbors.approximate import HnswConfig
 from mmwe.neighbors.scoring import METRICS, PRECISIONS, TIES, Backend, Metric, Precision, Ties, check_knn_input
 
 __all__ = ["BACKENDS", "METRICS", "PRECISIONS", "TIES", "Backend", "HnswConfig", "Metric", "Precision", "Ties",
-           "backend_on", "check_knn_input", "cpu_flags", "exact_rows", "knn", "knn_many", "knn_recall",
+           "backend_on", "check_knn_input", "exact_rows", "knn", "knn_many", "knn_recall",
            "overlap_counts", "resolve_precision", "torchrun_ranks"]

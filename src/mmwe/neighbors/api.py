@@ -10,7 +10,6 @@ the same lists as one process.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
@@ -19,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from mmwe.devices import resolve_device
+from mmwe.devices import cpu_flags, resolve_device, torchrun_rank
 from mmwe.errors import MmweError
 from mmwe.neighbors.approximate import HnswConfig, _knn_faiss, _knn_hnsw, _knn_sklearn
 from mmwe.neighbors.exact import _exact_lists, _exact_order, _knn_exact
@@ -62,19 +61,6 @@ def backend_on(device: str, backend: str, ties: str = "index") -> str:
 
 BACKENDS: dict[str, Callable[..., np.ndarray]] = {"exact": _knn_exact, "torch": _knn_torch, "faiss": _knn_faiss,
                                                   "hnsw": _knn_hnsw}
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags (``flags`` in /proc/cpuinfo; empty where there is no such file)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
 
 
 def resolve_precision(precision: str, n: int, d: int, backend: str = "exact") -> str:
@@ -200,11 +186,11 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], No
 
 
 def torchrun_ranks(backend: str = "exact", ties: str = "index") -> int:
-    """How many ranks ``torchrun`` started (WORLD_SIZE, the variable ``mmwe.lm.ddp.init_from_env`` reads; 1 when
-    alone), read without importing torch; an error when the search asked for cannot be split over them. With
-    more than one, join with ``mmwe.lm.ddp.init_from_env(torch.device("cpu"))`` (gloo: the lists travel on the
-    CPU) and pass the World to ``knn_many(..., world=)``."""
-    ranks = int(os.environ.get("WORLD_SIZE", "1"))
+    """How many ranks ``torchrun`` started (``mmwe.devices.torchrun_rank``; 1 when alone), without importing
+    torch; an error when the search asked for cannot be split over them. With more than one, join with
+    ``mmwe.lm.ddp.init_from_env(torch.device("cpu"))`` (gloo: the lists travel on the CPU) and pass the World to
+    ``knn_many(..., world=)``."""
+    ranks = (torchrun_rank() or (0, 1))[1]
     if ranks > 1 and (backend not in ("exact", "torch") or ties != "index"):
         raise MmweError(f"torchrun splits the exact search (backend exact or torch, ties index) over its ranks, got "
                         f"backend {backend}, ties {ties}; fix: run it as one process")
