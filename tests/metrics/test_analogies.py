@@ -431,3 +431,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["eval-analogies", str(v1)]) == 2  # the toy vocabulary answers no Google question
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no question of 'google'" in err
+
+
+def test_cli_unicode_errors(tmp_path, capsys):
+    rng = np.random.default_rng(8)
+    words = [b"king", b"man", b"woman", b"queen", b"caf\xe9"]
+    v = tmp_path / "v.vec"
+    v.write_bytes(b"5 4\n" + b"".join(w + b" " + " ".join(f"{x:.4f}" for x in rng.standard_normal(4)).encode() + b"\n"
+                                      for w in words))
+    q = tmp_path / "q.txt"
+    q.write_text(": s\nman king woman queen\n")
+    assert main(["eval-analogies", str(v), "-d", str(q)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not valid UTF-8" in err and "--unicode-errors replace" in err
+    assert main(["eval-analogies", str(v), "-d", str(q), "--unicode-errors", "replace", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[-1]["section"] == "total" and rows[-1]["questions"] == 1 and rows[-1]["skipped"] == 0
