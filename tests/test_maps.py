@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import torch
 
-from mmwe.cli import main as _main
 from mmwe.errors import MmweError
 from mmwe.maps import (
     CrossModalMap,
@@ -22,14 +21,7 @@ from mmwe.maps import (
     max_margin_loss,
     untrained_map,
 )
-
-
-def main(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return 0 if exc.code is None else int(exc.code)
+from tests.conftest import run_cli as main
 
 
 def _state(fmap: CrossModalMap) -> dict[str, torch.Tensor]:

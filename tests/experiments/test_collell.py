@@ -12,16 +12,7 @@ from mmwe.datasets.iaprtc12 import iapr_paths, load_iaprtc12
 from mmwe.errors import MmweError
 from mmwe.experiments import collell as C
 from mmwe.report.summaries import exp2_pivot
-
-
-def _cli(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    from mmwe.cli import main
-
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+from tests.conftest import run_cli as _cli
 
 
 # -- cross-validation ---------------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -16,31 +14,9 @@ from mmwe.errors import MmweError
 from mmwe.lm import TrainConfig, train
 from mmwe.lm.data import epoch_batches, load_dataset, make_batch
 from mmwe.lm.loop import clip_grad_global_norm, loss_sums
-
-WORDS = [f"w{i}" for i in range(20)]
-
-
-def make_corpus(d: Path, n_img: int = 40, sents: int = 3, feat_dim: int = 6, featured: int | None = None,
-                seed: int = 0) -> Path:
-    """A corpus folder in the documented layout plus .npy features for the first ``featured`` images."""
-    rng = np.random.default_rng(seed)
-    (d / "shards").mkdir(parents=True)
-    imgs = [f"img{i}" for i in range(n_img)]
-    def sentence() -> str:  # a run of consecutive words: the next word is predictable, so loss can fall
-        start, n = rng.integers(0, len(WORDS)), rng.integers(2, 8)
-        return " ".join(WORDS[(start + j) % len(WORDS)] for j in range(n))
-
-    sentences = [[sentence() for _ in range(sents)] for _ in imgs]
-    split = ["val" if i % 8 == 0 else "train" for i in range(n_img)]
-    pq.write_table(pa.table({"image": imgs, "image_path": [None] * n_img, "sentences": sentences, "split": split}),
-                   d / "shards" / "part-00000.parquet")
-    manifest = {"format": "mmwe-corpus", "shards": [{"file": "shards/part-00000.parquet", "records": n_img}]}
-    (d / "manifest.json").write_text(json.dumps(manifest))
-    k = n_img if featured is None else featured
-    (d / "features").mkdir()
-    np.save(d / "features" / "efficientnet-lite0.npy", rng.standard_normal((k, feat_dim)).astype(np.float32))
-    (d / "features" / "efficientnet-lite0.keys.txt").write_text("\n".join(imgs[:k]) + "\n")
-    return d
+from tests.conftest import TINY_WORDS as WORDS
+from tests.conftest import run_cli
+from tests.conftest import tiny_corpus as make_corpus
 
 
 def small(**kw) -> TrainConfig:
@@ -207,16 +183,6 @@ def test_init_vectors_from_a_file(corpus, tmp_path):
     kv = (tmp_path / "r" / "vectors.txt").read_text().splitlines()
     row = next(x for x in kv if x.startswith("w1 ")).split()[1:]
     assert [float(v) for v in row[:3]] == [1.0, 2.0, 3.0]
-
-
-def run_cli(argv: list[str]) -> int:
-    """mmwe.cli.main, also when typer's standalone mode ends a successful run with SystemExit(0)."""
-    from mmwe.cli import main
-
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 def test_cli_train_json(corpus, tmp_path, capsys):

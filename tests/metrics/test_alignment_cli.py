@@ -7,17 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from mmwe.cli import main as _main
 from mmwe.metrics.alignment import KNN_METRICS, alignment_report, preprocess
+from tests.conftest import run_cli as main
 
 NAMES = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn", "cka", "unbiased_cka", "cknna", "svcca")
-
-
-def main(argv: list[str]) -> int:
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 @pytest.fixture
