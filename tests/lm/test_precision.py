@@ -37,12 +37,12 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert cpu_flags(str(tmp_path / "missing")) == frozenset()
 
 
-@pytest.mark.parametrize(("units", "want"), [((True, True), "bf16"), ((True, False), "bf16"),
-                                             ((False, True), "bf16"), ((False, False), "fp32")])
-def test_auto_is_bf16_only_with_bf16_units_on_cpu(monkeypatch, units, want):
-    monkeypatch.setattr(L, "cpu_bf16_units", lambda: {"avx512_bf16": units[0], "amx_bf16": units[1]})
-    assert L.resolve_precision("auto", "cpu") == want
+def test_auto_is_fp32_on_cpu_and_explicit_choices_are_kept():
+    """auto stays fp32 on CPUs, bf16 units or not (this one has avx512_bf16): bf16 missed the perplexity
+    criterion on the union corpus; bf16 is honoured when asked for."""
+    assert L.resolve_precision("auto", "cpu") == "fp32"
     assert L.resolve_precision("fp32", "cpu") == "fp32" and L.resolve_precision("bf16", "cpu") == "bf16"
+    assert TrainConfig().precision == "auto"
 
 
 def test_bad_precision_is_a_user_error():

@@ -46,7 +46,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps in total (None: no limit)
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
-    precision: Precision = "auto"  # fp32 | bf16 (matmuls in bf16; weights, logits, losses fp32) | auto (bf16 CPU/GPU)
+    precision: Precision = "auto"  # fp32 | bf16 (matmuls in bf16; weights, logits, losses fp32) | auto (bf16 on CUDA)
     memmap: bool = False  # out-of-core: tokens and features memory-mapped from a cache beside the corpus
     feature_store: str = "float16"  # --memmap feature cache: float32 (bit-identical) | float16 | bits (1 bit a dim)
 
