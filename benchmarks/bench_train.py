@@ -242,7 +242,7 @@ def parity(corpus: str, triplets: str, epochs: int, seed: int, out: str | None, 
     from mmwe.vectors import load as load_vectors
 
     if triplets == "test-split":  # the union corpus: the mao study's triplets from its test-split images
-        from mmwe.experiments.mao_study import test_split_triplets
+        from mmwe.experiments.mao import test_split_triplets
 
         tset = test_split_triplets(corpus, seed=0)[0]
     else:

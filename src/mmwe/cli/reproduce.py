@@ -101,7 +101,7 @@ def mao(
 ) -> None:
     """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""
     opts = {name: v for name, v in locals().items() if name != "json_out"}  # the library's options
-    from mmwe.experiments.mao_study import reproduce_mao
+    from mmwe.experiments.mao import reproduce_mao
 
     lock_output(out)  # a second run writing the same --out refuses (released when `main` returns)
     log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
