@@ -16,25 +16,29 @@ from mmwe.neighbors.scoring import _POOL, _ROWS_CELLS, _SPARE, _SPARE_BF16, _bf1
 
 class _Gemm:
     """Score blocks ``Y[lo_i:hi_i] Y[lo_j:hi_j]^T`` into float32 buffers: numpy's BLAS in float32, or (bf16) torch
-    on the rows rounded to bf16 (oneDNN's bf16 kernels; the bf16 product is widened into the buffer)."""
+    on the rows rounded to bf16 (oneDNN's bf16 kernels; the bf16 product is widened into the buffer). The bf16 rows
+    are rounded block by block (the I block kept while its J blocks pass): no second N x d copy (600 MB at 1M x
+    300), for (bi + bj) d conversions per bi bj d multiply-adds."""
 
-    def __init__(self, Y: np.ndarray, precision: str, cells: int, chunk: int = 1 << 16):
-        self.Y, self.torch = Y, None
+    def __init__(self, Y: np.ndarray, precision: str, cells: int):
+        self.Y, self.torch, self.rows_i = Y, None, (-1, -1, None)
         if precision == "bf16":
             import torch
 
             self.torch = torch
-            self.Yb = torch.empty(Y.shape, dtype=torch.bfloat16)  # (N, d) rounded to nearest even, by chunk
-            for a in range(0, len(Y), chunk):
-                self.Yb[a:a + chunk] = torch.from_numpy(Y[a:a + chunk])
             self.out = torch.empty(cells, dtype=torch.bfloat16)  # one bf16 product block
+
+    def _bf16(self, lo: int, hi: int):
+        return self.torch.from_numpy(self.Y[lo:hi]).to(self.torch.bfloat16)  # rounded to nearest even
 
     def __call__(self, lo_i: int, hi_i: int, lo_j: int, hi_j: int, S: np.ndarray) -> None:
         if self.torch is None:
             np.matmul(self.Y[lo_i:hi_i], self.Y[lo_j:hi_j].T, out=S)  # float32 GEMM (numpy's BLAS was the faster)
             return
+        if self.rows_i[:2] != (lo_i, hi_i):
+            self.rows_i = (lo_i, hi_i, self._bf16(lo_i, hi_i))
         out = self.out[:S.size].view(S.shape)
-        self.torch.mm(self.Yb[lo_i:hi_i], self.Yb[lo_j:hi_j].T, out=out)  # bf16 in, float32 sums, bf16 out
+        self.torch.mm(self.rows_i[2], self._bf16(lo_j, hi_j).T, out=out)  # bf16 in, float32 sums, bf16 out
         self.torch.from_numpy(S).copy_(out)
 
 
