@@ -4,7 +4,6 @@ fp32 path unchanged, and perplexity parity with fp32 (generated corpus; real Ope
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,8 @@ from mmwe.lm import loop as L
 from mmwe.lm.data import load_dataset, make_batch
 from mmwe.lm.ddp import World
 from mmwe.lm.model import build_model, sampled_softmax_nll
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_train import make_corpus, small  # noqa: E402  (the generated corpus of the training tests)
+from tests.conftest import tiny_corpus as make_corpus
+from tests.lm.test_train import small
 
 
 # -- what auto picks -------------------------------------------------------------------------------------------
