@@ -2,7 +2,8 @@
 
 ``@config_options("mmwe.maps:MapConfig")`` gives a command one option per field: ``--kebab-name``, the field's
 default, a type from its annotation (bool: ``--x/--no-x``; ``tuple[int, ...]``: repeatable; ``Literal``: its
-choices, checked by the config's ``validate()``) and the field's trailing ``# comment`` as help; plus
+choices, checked by the config's ``validate()``) and the field's trailing ``# comment`` as help (continued by
+comment-only lines right below it); plus
 ``--config run.toml`` (keys = field names) and ``--set key=value``, which set the options' defaults. The command
 gets ``overrides``, the settings given (file < --set < option): ``dataclasses.replace(Config(), **overrides)``.
 Fields are read from the source with ``ast``, not imported: configs live beside torch code, and ``--help`` and
@@ -77,10 +78,17 @@ def config_fields(target: str, skip: tuple[str, ...] = ()) -> list[ConfigField]:
     module, _, name = target.partition(":")
     code = _source(module)
     tree = ast.parse(code)
-    comments = {t.start[0]: t.string.lstrip("#").strip()
+    comments = {t.start[0]: (t.string.lstrip("#").strip(), t.line.lstrip().startswith("#"))
                 for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT}
+
+    def help_of(line: int) -> str:  # the trailing comment, continued by comment-only lines right below it
+        text, line = [comments[line][0]] if line in comments else [], line + 1
+        while text and comments.get(line, ("", False))[1]:
+            text, line = text + [comments[line][0]], line + 1
+        return " ".join(text)
+
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-    return [ConfigField(n.target.id, _type(n.annotation, tree), _value(n.value, tree), comments.get(n.end_lineno, ""))
+    return [ConfigField(n.target.id, _type(n.annotation, tree), _value(n.value, tree), help_of(n.end_lineno))
             for n in cls.body if isinstance(n, ast.AnnAssign) and n.value is not None and n.target.id not in skip]
 
 

@@ -89,6 +89,31 @@ class StudyConfig:
         return self
 
 
+
+@dataclass(frozen=True)
+class MaoRun:
+    """The settings of `mmwe reproduce mao` (`reproduce_mao`); its options are generated from these comments."""
+
+    corpus: str | None = None  # Corpus folder (see `mmwe corpus build`), or built-in names joined by '+', or 'all'
+    # (openmoji+openclipart+gemojione+art4apps+tuxpaint: runs the seeded study). Default: the built-in openmoji corpus.
+    features: str | None = None  # Image features (.npy + .keys.txt); default: CORPUS/features/efficientnet-lite0.npy
+    # (extracted if missing).
+    variants: str = "puretext,A-noshare,A,B,C"  # Comma-separated rows to train.
+    triplets: str = "cldr-triplets"  # Triplet dataset name or TSV path (one-seed run; the study mines its triplets
+    # from the test-split images).
+    baseline: str = "glove-6b-50d"  # Pretrained vectors evaluated beside the models ('none' to skip).
+    paper_settings: bool = False  # Train with the paper's values (min count 51, batch 256, lr 1.0, 1024 negatives)
+    # instead of the small-corpus ones.
+    epochs: int | None = None  # Maximum epochs per model.
+    lam: float = 1.0  # Weight of the image losses of B and C (one-seed run).
+    seed: int = 0  # Seed of every model (one-seed run).
+    seeds: int | None = None  # Run the study: every model with seeds 0..N-1, lr and lambda tuned on validation
+    # perplexity, a learning curve, crossed tests.
+    fractions: str = "0.1,0.3,1"  # Study: learning-curve shares of the training images.
+    lr_grid: str = "0.1,0.3,1"  # Study: learning rates tried on Model A.
+    lambda_grid: str = "0.1,1,10"  # Study: lambdas tried for B and C.
+    workers: int | None = None  # Study: models trained at once (processes, 1 thread each; default: one per core).
+
 def variant_config(name: str, cfg: MaoConfig) -> TrainConfig:
     """The TrainConfig of one paper variant."""
     spec = {v[0]: v for v in VARIANTS}

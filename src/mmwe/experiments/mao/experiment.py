@@ -26,6 +26,7 @@ from .config import (
     CURVE_BASE,
     SMALL_CORPUS_OVERRIDES,
     MaoConfig,
+    MaoRun,
     StudyConfig,
     builtin_names,
     parse_floats,
@@ -152,24 +153,21 @@ def run_study(corpus_dir: str | Path, features_path: str | Path | None, out_dir:
     return result
 
 
-def reproduce_mao(*, corpus: str | None = None, features: str | Path | None = None, out: str | Path = "runs/mao",
-                  variants: str = "puretext,A-noshare,A,B,C", triplets: str = "cldr-triplets",
-                  baseline: str = "glove-6b-50d", paper_settings: bool = False, epochs: int | None = None,
-                  lam: float = 1.0, seed: int = 0, seeds: int | None = None, fractions: str = "0.1,0.3,1",
-                  lr_grid: str = "0.1,0.3,1", lambda_grid: str = "0.1,1,10", workers: int | None = None,
-                  log: Callable[[str], None] = print, progress: Progress | None = None) -> tuple[dict, str]:
+def reproduce_mao(opts: MaoRun = MaoRun(), out: str | Path = "runs/mao", *, log: Callable[[str], None] = print,
+                  progress: Progress | None = None) -> tuple[dict, str]:
     """`mmwe reproduce mao` as one call: (result, its markdown). The study (`run_study`) runs when ``seeds`` is
     given or ``corpus`` names built-in corpora other than openmoji ("all": every one); else one seed as
-    `mmwe.experiments.mao.run`. Every option is checked before any work."""
-    names = tuple(v.strip() for v in variants.split(",") if v.strip())
-    overrides = {} if paper_settings else dict(SMALL_CORPUS_OVERRIDES)
-    if epochs is not None:
-        overrides["epochs"] = epochs
+    `mmwe.experiments.mao.run`. Every setting is checked before any work."""
+    corpus, features, seeds = opts.corpus, opts.features, opts.seeds
+    names = tuple(v.strip() for v in opts.variants.split(",") if v.strip())
+    overrides = {} if opts.paper_settings else dict(SMALL_CORPUS_OVERRIDES)
+    if opts.epochs is not None:
+        overrides["epochs"] = opts.epochs
     builtin = builtin_names(corpus)  # None: a folder (or the default)
-    base = None if baseline == "none" else baseline
+    base = None if opts.baseline == "none" else opts.baseline
     if seeds is None and builtin in (None, ("openmoji",)):
-        cfg = MaoConfig(variants=names, triplets=triplets, baseline=base, train_overrides=overrides, lam=lam,
-                        seed=seed)
+        cfg = MaoConfig(variants=names, triplets=opts.triplets, baseline=base, train_overrides=overrides,
+                        lam=opts.lam, seed=opts.seed)
         for n in names:
             variant_config(n, cfg)  # unknown variant / setting: fail before any work
         if corpus is None or builtin is not None:
@@ -180,9 +178,10 @@ def reproduce_mao(*, corpus: str | None = None, features: str | Path | None = No
         result = run(cdir, features, out, cfg, log=log, progress=progress)
         return result, markdown(result)
     scfg = StudyConfig(variants=names, seeds=1 if seeds is None else seeds,
-                       fractions=parse_floats("--fractions", fractions), lr_grid=parse_floats("--lr-grid", lr_grid),
-                       lam_grid=parse_floats("--lambda-grid", lambda_grid), baseline=base,
-                       train_overrides=overrides, workers=workers).validate()
+                       fractions=parse_floats("--fractions", opts.fractions),
+                       lr_grid=parse_floats("--lr-grid", opts.lr_grid),
+                       lam_grid=parse_floats("--lambda-grid", opts.lambda_grid), baseline=base,
+                       train_overrides=overrides, workers=opts.workers).validate()
     if builtin is not None or corpus is None:
         cdir, auto = prepare_builtin(builtin or ("openmoji",), out, log, progress=progress)
     else:
