@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from mmwe.cli.app import app, group
 from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
-from mmwe.cli.options import out_option, unicode_errors_option
+from mmwe.cli.options import config_options, out_option, unicode_errors_option
 from mmwe.datasets.triplets import MineConfig, load_triplets, mine_triplets, read_clicks, write_tsv
 from mmwe.vectors import load
 
@@ -43,18 +44,17 @@ def eval_triplets(
 
 
 @triplets_app.command("mine")
+@config_options("mmwe.datasets.triplets:MineConfig", skip=("min_clicks",),
+                flags={"positives_per_query": "--positives", "negatives_per_positive": "--negatives"})
 def mine(
     clicks: Annotated[str, typer.Argument(help="TSV rows query<TAB>item<TAB>annotation<TAB>clicks.")],
     out: Annotated[str, out_option("Output TSV of triplets.")],
-    positives: Annotated[int, typer.Option(help="Positives kept per query.")] = 3,
-    negatives: Annotated[int, typer.Option(help="Negatives drawn per positive.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the negative sampling.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    overrides: dict | None = None,
 ) -> None:
     """Build (base, positive, negative) triplets from click logs, as Mao et al. (2016) did."""
     rows = read_clicks(clicks)
-    cfg = MineConfig(positives_per_query=positives, negatives_per_positive=negatives, seed=seed)
-    n = write_tsv(mine_triplets(rows, cfg), out)
+    n = write_tsv(mine_triplets(rows, replace(MineConfig(), **overrides)), out)
     summary = {"rows": len(rows), "queries": len({r[0] for r in rows}), "triplets": n, "out": out}
     print_json(summary) if json else typer.echo(f"wrote {n} triplets from {len(rows)} click rows to {out}")
 
