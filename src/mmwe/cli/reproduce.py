@@ -13,8 +13,7 @@ import typer
 
 from mmwe.cli.app import app
 from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar, quiet
-from mmwe.cli.options import config_options
-from mmwe.fileio import lock_output
+from mmwe.cli.options import config_options, out_option
 from mmwe.report.tables import format_cell
 
 reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
@@ -30,8 +29,7 @@ def _print_rows(rows: list[dict], columns: list) -> None:
 @reproduce_app.command("collell")
 @config_options("mmwe.experiments.collell_runs:CollellRun")
 def collell(
-    out: Annotated[Path | None, typer.Option("--out", help="Run folder: results.json, results.md, report.md/html.")
-                   ] = None,
+    out: Annotated[Path | None, out_option("Run folder: results.json, results.md, report.md/html.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     overrides: dict | None = None,
 ) -> None:
@@ -41,7 +39,6 @@ def collell(
     from mmwe.report import result_table, summary_text, write_run_report
 
     lib, cfg = collell_experiment(replace(CollellRun(), **overrides))
-    _ = out is None or lock_output(out)  # a second run writing the same --out refuses (released when main returns)
     log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
     with progress_bar(disable=json_out) as bar:
         result = lib.run(cfg, bar_callback(bar), log=log)
@@ -60,8 +57,7 @@ def collell(
 @reproduce_app.command("mao")
 @config_options("mmwe.experiments.mao.config:MaoRun", flags={"lam": "--lambda"})
 def mao(
-    out: Annotated[Path, typer.Option("--out", help="Run folder: one sub-folder per model, results.json/md.")
-                   ] = Path("runs/mao"),
+    out: Annotated[Path, out_option("Run folder: one sub-folder per model, results.json/md.")] = Path("runs/mao"),
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     overrides: dict | None = None,
 ) -> None:
@@ -69,7 +65,6 @@ def mao(
     from mmwe.experiments.mao import reproduce_mao
     from mmwe.experiments.mao.config import MaoRun
 
-    lock_output(out)  # a second run writing the same --out refuses (released when `main` returns)
     log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
     with progress_bar(disable=json_out) as bar:
         result, text = reproduce_mao(replace(MaoRun(), **overrides), out, log=log, progress=bar_callback(bar))

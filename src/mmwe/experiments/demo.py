@@ -31,11 +31,13 @@ from mmwe.progress import Progress
 class DemoConfig:
     """What the demo runs and where it writes."""
 
-    out: str = "runs/demo"  # folder for every run folder (and, from the CLI, report.html)
-    iapr_dir: str | None = None  # IAPR TC-12 CSV folder; None: $MMWE_IAPR_DIR or ../shared/data/iaprtc12
-    skip_mao: bool = False  # leave out the Mao et al. training runs
-    collell_epochs: int | None = None  # map training epochs; None: the authors' 50
-    skip_words: bool = False  # leave out the visual-word runs (experiment 1 on words, exp 2's visual half, imagined)
+    out: str = "runs/demo"  # Folder for every run folder and, from the CLI, report.html.
+    iapr_dir: str | None = None  # IAPR TC-12 CSV folder (default: $MMWE_IAPR_DIR or ../shared/data/iaprtc12;
+    # skipped when absent).
+    skip_mao: bool = False  # Leave out the Mao et al. training runs.
+    collell_epochs: int | None = None  # Map training epochs (default: the authors' 50).
+    skip_words: bool = False  # Leave out the visual-word runs (experiment 1 on words, experiment 2's visual half,
+    # the imagined vectors).
     words_corpus: str | None = None  # corpus folder of the visual words; None: the OpenMoji corpus built under out
 
 
