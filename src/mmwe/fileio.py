@@ -223,6 +223,16 @@ def release_output(path: str | os.PathLike | None = None) -> None:
 atexit.register(release_output)
 
 
+def decode_utf8(data: bytes, *, path: str) -> str:
+    """``data`` as UTF-8 text (a BOM dropped); a bad byte is one error naming ``path`` and its line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MmweError(f"expected UTF-8 text, got byte 0x{data[exc.start]:02x}; re-save the file as UTF-8",
+                        path=path, line=line) from None
+
+
 def json_ready(obj: Any, *, drop_private: bool = False) -> Any:
     """A copy that ``json.dump`` accepts: NaN -> None, numpy scalars and arrays -> Python, at any depth.
 

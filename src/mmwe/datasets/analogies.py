@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mmwe.errors import MmweError
+from mmwe.fileio import decode_utf8
 
 # Built-in question set name -> file in mmwe/data/analogies/ (provenance: mmwe/data/PROVENANCE.md).
 BUILTIN_ANALOGIES: dict[str, str] = {"google": "questions-words.txt"}
@@ -54,12 +55,7 @@ def load_analogies(name_or_path: str | os.PathLike) -> AnalogySet:
 
 def parse_analogies(data: bytes, *, name: str, path: str) -> AnalogySet:
     """Parse the bytes of a question file; ``path`` only names it in error messages."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MmweError(f"expected UTF-8 text, got byte 0x{data[exc.start]:02x}; re-save the file as UTF-8",
-                        path=path, line=line) from None
+    text = decode_utf8(data, path=path)
     sections: list[str] = []
     questions: list[tuple[str, str, str, str]] = []
     section: list[int] = []

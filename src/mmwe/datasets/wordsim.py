@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mmwe.errors import MmweError
+from mmwe.fileio import decode_utf8
 
 # Built-in benchmark name -> file in mmwe/data/wordsim/ (provenance: mmwe/data/PROVENANCE.md).
 BUILTIN_BENCHMARKS: dict[str, str] = {
@@ -67,12 +68,7 @@ def load_benchmark(name_or_path: str | os.PathLike, *, lowercase: bool = True) -
 
 
 def _parse(data: bytes, *, name: str, path: str, lowercase: bool) -> Benchmark:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MmweError(f"expected UTF-8 text, got byte 0x{data[exc.start]:02x}; re-save the file as UTF-8",
-                        path=path, line=line) from None
+    text = decode_utf8(data, path=path)
     pairs: list[tuple[str, str]] = []
     scores: list[float] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
