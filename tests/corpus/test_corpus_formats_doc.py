@@ -1,8 +1,8 @@
-"""Every example of the README's "Corpus formats" section, run: its files written (images: real OpenMoji emoji
-rasterised to PNG/JPEG), its `mmwe corpus build` command run through `mmwe.corpus.build_corpus`, its Result line
-checked.
+"""Every example of docs/corpus-formats.md (moved out of the README, which links it), run: its files written
+(images: real OpenMoji emoji rasterised to PNG/JPEG), its `mmwe corpus build` command run through
+`mmwe.corpus.build_corpus`, its Result line checked.
 
-Conventions of the document (each section ``### ...`` with a ``console`` block is one example):
+Conventions of the document (each section ``## ...`` with a ``console`` block is one example):
 ``text layout`` lists the files (image files are created, other paths get their folder); ``LANG file=PATH``
 is written as is; ``text tar=PATH`` lists tar members, a text member's content after its name; ``python`` is
 run in the example's folder; ``Result: N images, M sentences[; skipped: reason=n, ...].`` follows the command.
@@ -23,7 +23,7 @@ from mmwe.corpus import READERS, BuildConfig, ReadOptions, build_corpus
 from mmwe.corpus.openmoji import openmoji_svgs
 from mmwe.vision.images import load_image
 
-DOC = Path(__file__).resolve().parents[2] / "README.md"  # its section "## Corpus formats"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "corpus-formats.md"
 FENCE = re.compile(r"^```(\S*)[ \t]*([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 RESULT = re.compile(r"Result: (\d+) images, (\d+) sentences(?:; skipped: ([^.]+))?\.")
 FALLBACK = ["1F600", "1F431", "1F34E", "2615", "1F680", "1F333"]  # for image names that are not emoji codes
@@ -32,10 +32,8 @@ DOCUMENTED = {"jsonl", "parquet", "coco", "webdataset", "pinterest", "folder", "
 
 def examples() -> list[tuple[str, str]]:
     text = DOC.read_text(encoding="utf-8")
-    start = text.index("\n## Corpus formats\n")
-    end = text.find("\n## ", start + 1)
-    text = text[start:end if end >= 0 else None]
-    parts = re.split(r"^### ", text, flags=re.M)[1:]
+    text = text[text.index("# Corpus formats\n"):]
+    parts = re.split(r"^## ", text, flags=re.M)[1:]
     return [(p.splitlines()[0], p) for p in parts if "```console" in p]
 
 

@@ -335,7 +335,7 @@ def test_bridge_runs_end_to_end_on_iapr(iapr_dir, tmp_path):
         assert r["r10_mse"] == rows["mse"]["r@10"] and isinstance(r["goal"], bool)
     assert rows["graph"]["chosen"] in result["grids"]["graph"]
     assert all(len(e["candidates"]) == len(GRIDS["graph"]) for e in rows["graph"]["selection"])
-    assert rows["mse"]["mnno_x_y"] == pytest.approx(0.171, abs=0.001)  # as in experiment 1 (README)
+    assert rows["mse"]["mnno_x_y"] == pytest.approx(0.171, abs=0.001)  # as in experiment 1 (docs/reproductions.md)
     out = save(result, tmp_path / "run")
     saved = json.loads((out / "results.json").read_text())
     assert saved["experiment"] == "collell-bridge" and len(saved["rows"]) == 3

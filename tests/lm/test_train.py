@@ -208,7 +208,7 @@ def test_training_reports_progress_through_a_callback(corpus, tmp_path):
 
 
 def test_torchrun_cli_matches_one_process(corpus, tmp_path):
-    """The README's command: `torchrun --nproc_per_node=2 --no-python mmwe train ...` (gloo, 2 CPU processes)."""
+    """docs/usage.md's command: `torchrun --nproc_per_node=2 --no-python mmwe train ...` (gloo, 2 CPU processes)."""
     import os
     import subprocess
     import sys

@@ -332,5 +332,5 @@ def test_iapr_all_metrics_vs_dense_oracle(iapr, l2):
     assert r["cka"] == pytest.approx(ratio(hsic_biased, K, L), rel=1e-9)
     assert r["unbiased_cka"] == pytest.approx(ratio(hsic_unbiased, K, L), rel=1e-7)
     assert r["cknna"] == pytest.approx(cknna_oracle(A, B, NA, NB), rel=1e-7)
-    assert r["mutual_knn"] == pytest.approx(0.0816, abs=5e-5)  # mNNO^10 without self (README)
+    assert r["mutual_knn"] == pytest.approx(0.0816, abs=5e-5)  # mNNO^10 without self (docs/usage.md)
     assert r["cka"] == pytest.approx(0.398 if l2 else 0.349, abs=5e-4)

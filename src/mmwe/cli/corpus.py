@@ -31,7 +31,7 @@ def _only(cls, overrides: dict) -> dict:
     return {k: v for k, v in overrides.items() if k in names}
 
 
-_FORMATS = "Corpus formats (README 'Corpus formats'; skipped records are counted in the manifest):\n\n" + "\n\n".join(
+_FORMATS = "Corpus formats (docs/corpus-formats.md; skipped records are counted in the manifest):\n\n" + "\n\n".join(
     f"{name}: {spec.fields}" for name, spec in READERS.items())
 
 

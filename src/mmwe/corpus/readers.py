@@ -6,7 +6,7 @@ it cannot use in ``tally.bad(reason, detail=...)`` instead of raising: missing s
 lines, missing image files, unsafe tar members... Only problems with the source as a whole raise ``MmweError``,
 among them a file none of whose records has the keys a reader looks for (wrong field names: the error names the
 keys expected and the keys found). Each reader's ``fields`` text says what it reads (``mmwe corpus build --help``
-and the README's "Corpus formats" section show it).
+and docs/corpus-formats.md show it).
 
 Skip policy for image files (with ``ReadOptions.check_images``, the default): a record that names a local image
 file that does not exist is skipped as ``missing_image_file``. A record names a file when it has ``image_path``,
@@ -231,7 +231,7 @@ class _KeyCheck:
             counts = ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
             raise MmweError(f"expected at least one record to survive, got none of {sum(bad.values())} "
                             f"(bad_records: {counts}): {msg} in every record (first: {what} {where}); fix: rename "
-                            "the fields as the README's Corpus formats section shows, or pass the right --reader",
+                            "the fields as docs/corpus-formats.md shows, or pass the right --reader",
                             path=path)
 
 
@@ -375,7 +375,7 @@ def read_parquet(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawR
             if not set(names) & set(expected):  # no row can have it: refuse the file, as JSONL's _KeyCheck does
                 got = _shown_keys(dict.fromkeys(names))
                 raise MmweError(f"expected {what} among {list(expected)}, got columns {got}; fix: rename the "
-                                "columns as the README's Corpus formats section shows", path=f)
+                                "columns as docs/corpus-formats.md shows", path=f)
         cols = [c for c in names if c in wanted]
         roots = _roots(f, opts)
         keys = _KeyCheck(tally)

@@ -102,7 +102,7 @@ def resolve_precision(precision: str, device) -> str:
     ``auto`` is bf16 on CUDA GPUs with bf16 support (the earlier ``amp`` default there) and fp32 on every CPU:
     on the union corpus bf16 missed the parity criterion (validation perplexity within 2% of fp32 at the same
     seed and steps: 2.0% lower at 3 epochs, 7.5% lower at 10, with the same triplet accuracy), so it stays opt-in
-    there although it is faster (1.67x a Model A step on an avx512_bf16 CPU without AMX; README, "bf16").
+    there although it is faster (1.67x a Model A step on an avx512_bf16 CPU without AMX; docs/usage.md, "bf16").
     ``bf16`` is honoured everywhere (slower where the CPU has no bf16 unit: torch emulates it)."""
     device = torch.device(device)
     if precision in ("fp32", "bf16"):

@@ -70,7 +70,7 @@ def resolve_precision(precision: str, n: int, d: int, backend: str = "exact") ->
     n^2 d >= ``_AUTO_BF16_WORK`` (from issue 21's AMX figures: the bf16 tiles save ~0.83 s of 1.01 s at N = 30k,
     d = 300, importing torch costs ~2.1 s, so bf16 pays from about N = 50k there); float32 elsewhere. On a CPU
     with AVX512-BF16 but no AMX the whole bf16 search measured 0.79-0.88x fp32's speed at N = 30k and 1.01-1.14x at
-    100k (d = 300; benchmarks/bench_knn.py, README): not enough to pay for torch's import and memory.
+    100k (d = 300; benchmarks/bench_knn.py, docs/performance.md): not enough to pay for torch's import and memory.
     """
     if precision not in PRECISIONS:
         raise MmweError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
