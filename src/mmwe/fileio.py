@@ -1,6 +1,6 @@
 """Small file helpers shared by every writer: atomic output, friendly path checks and output locks.
 
-Faults (README "Reliability"): an atomic writer that meets a full disk, a quota or a read-only folder raises
+Faults (docs/reliability.md): an atomic writer that meets a full disk, a quota or a read-only folder raises
 ``OutputError`` (one line naming the output and what to do) after removing its temporary file; temporary files
 left by a killed process (``.NAME.PID.XXXX.tmp``, PID no longer running) are removed by the next writer of NAME.
 ``lock_output`` keeps two runs from writing the same output: the second one refuses, naming the first.
