@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mmwe.corpus.readers import READERS, ReadOptions, record_fields
+from mmwe.corpus.fields import record_fields
+from mmwe.corpus.readers import READERS, ReadOptions
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
 

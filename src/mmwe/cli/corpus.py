@@ -37,7 +37,7 @@ _FORMATS = "Corpus formats (docs/corpus-formats.md; skipped records are counted 
 
 @corpus_app.command("build", epilog=_FORMATS)
 @config_options("mmwe.corpus.preprocess:PreprocessConfig", "mmwe.corpus.preprocess:SplitConfig",
-                "mmwe.corpus.readers:ReadOptions", "mmwe.corpus.build:BuildConfig",
+                "mmwe.corpus.fields:ReadOptions", "mmwe.corpus.build:BuildConfig",
                 skip=("reader", "preprocess", "split", "read"))
 def build(
     sources: Annotated[list[str], typer.Argument(help="Files/folders to read, or the built-in name 'openmoji'.")],

@@ -25,36 +25,27 @@ import os
 import posixpath
 import re
 import tarfile
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 
+from mmwe.corpus.fields import (
+    IMAGE_EXTS,
+    IMAGE_KEYS,
+    SENTENCE_KEYS,
+    KeyCheck,
+    ReadOptions,
+    decode_text,
+    image_roots,
+    shown_keys,
+    use_row,
+)
 from mmwe.corpus.pickle_safe import load_pickled_objects
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.errors import MmweError
-
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".svg")  # preference order within one key
-IMAGE_KEYS = ("image", "image_name", "key", "file_name", "url", "image_path")  # the first non-empty names the image
-SENTENCE_KEYS = ("sentences", "caption", "text")  # a list of strings, or one string
-
-
-@dataclass
-class ReadOptions:
-    """Options every reader understands (each uses the ones that apply to it)."""
-
-    allow_pickle: bool = False  # pinterest .npy shards are pickles: an explicit opt-in is required
-    image_root: str | None = None  # folder that relative image names are resolved against
-    check_images: bool = True  # skip (and count) records whose named image file does not exist
-    max_line_chars: int = 10_000  # a longer JSONL line or caption file is a bad record ("line_too_long")
-    openmoji_style: str = "joined"  # openmoji only: "joined" (one sentence per emoji) or "separate"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 ReadFn = Callable[[Path, ReadOptions, Tally], Iterator[RawRecord]]
 
@@ -125,165 +116,6 @@ def _has(source: Path, *patterns: str) -> bool:
     return source.is_dir() and any(next(source.glob(p), None) is not None for p in patterns)
 
 
-def _decode(value: Any) -> str | None:
-    """str as is, UTF-8 bytes decoded; None when not text or not UTF-8."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return None
-
-
-class Fields(NamedTuple):
-    """What a JSON/Parquet/pickle row gives: the image key, the file it names, the raw sentences, its URL."""
-
-    image: str
-    image_path: str | None
-    sentences: list[str]
-    url: str | None
-
-
-def record_fields(obj: Any) -> Fields | str:
-    """The ``Fields`` of a JSON/Parquet/pickle row, or the reason it is a bad record.
-
-    Image key: the first non-empty of ``IMAGE_KEYS`` (``image``, ``image_name``, ``key``, ``file_name``, ``url``,
-    ``image_path``). Sentences: ``sentences`` (a list of strings) or ``caption`` / ``text`` (one string). Keys
-    and values may be bytes (Python 2 pickles).
-    """
-    if not isinstance(obj, dict):
-        return "not_an_object"
-    row = {(_decode(k) or ""): v for k, v in obj.items()}
-    raw_key = next((row[k] for k in IMAGE_KEYS if row.get(k) is not None), None)
-    image = _decode(raw_key) if raw_key is not None else None
-    if raw_key is not None and image is None and isinstance(raw_key, bytes):
-        return "non_utf8"
-    if not image or not image.strip():
-        return "missing_image"
-    value = next((row[k] for k in SENTENCE_KEYS if row.get(k) is not None), None)
-    if value is None:
-        return "missing_sentences"
-    items = list(value) if isinstance(value, (list, tuple)) else [value]
-    sentences = [_decode(s) for s in items]
-    if any(s is None for s in sentences):
-        return "non_utf8" if any(isinstance(s, bytes) for s in items) else "bad_sentence_type"
-    if not sentences:
-        return "missing_sentences"
-    path = _decode(row.get("image_path")) if row.get("image_path") is not None else None
-    url = _decode(row.get("url")) if row.get("url") is not None else None
-    return Fields(image.strip(), path, sentences, url)
-
-
-def _shown_keys(obj: dict) -> list[str]:
-    keys = sorted((_decode(k) if _decode(k) is not None else repr(k))[:40] for k in obj)
-    return keys if len(keys) <= 12 else keys[:12] + [f"... {len(keys) - 12} more"]
-
-
-def wrong_keys(obj: Any, reason: str) -> str | None:
-    """The message for a row that has none of the keys a reader looks for; None when the keys are there."""
-    if not isinstance(obj, dict):
-        return None
-    keys = {_decode(k) for k in obj}
-    if reason == "missing_image" and not keys & set(IMAGE_KEYS):
-        return f"expected an image key among {list(IMAGE_KEYS)}, got keys {_shown_keys(obj)}"
-    if reason == "missing_sentences" and not keys & set(SENTENCE_KEYS):
-        return f"expected a sentences key among {list(SENTENCE_KEYS)}, got keys {_shown_keys(obj)}"
-    return None
-
-
-def _why_bad(obj: Any, reason: str) -> str:
-    """One line on a bad row, for the manifest's examples."""
-    wrong = wrong_keys(obj, reason)
-    if wrong:
-        return wrong
-    if reason == "not_an_object":
-        return f"expected a JSON object {{...}}, got {type(obj).__name__}"
-    if reason == "missing_image":
-        return f"expected a non-empty image name in one of {list(IMAGE_KEYS)}, got none"
-    if reason == "missing_sentences":
-        return f"expected a non-empty list or string in one of {list(SENTENCE_KEYS)}, got none"
-    if reason == "non_utf8":
-        return "expected UTF-8 text, got other bytes"
-    return f"expected sentences as strings, got other types ({reason})"
-
-
-class _KeyCheck:
-    """Per file: did any row carry the expected keys? A file none of whose rows did is refused as a whole."""
-
-    def __init__(self, tally: Tally) -> None:
-        self.tally = tally
-        self.before = Counter(tally.bad_records)  # to report this file's own skips
-        self.with_keys = 0  # rows that had an image key and a sentences key (usable or not for other reasons)
-        self.first: tuple[int | None, str] | None = None  # (line or row, message) of the first row without
-
-    def saw(self, wrong: str | None, where: int | None) -> None:
-        if wrong is None:
-            self.with_keys += 1
-        elif self.first is None:
-            self.first = (where, wrong)
-
-    def done(self, path: Path, what: str = "line") -> None:
-        if self.with_keys == 0 and self.first is not None:
-            where, msg = self.first
-            bad = self.tally.bad_records - self.before
-            counts = ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
-            raise MmweError(f"expected at least one record to survive, got none of {sum(bad.values())} "
-                            f"(bad_records: {counts}): {msg} in every record (first: {what} {where}); fix: rename "
-                            "the fields as docs/corpus-formats.md shows, or pass the right --reader",
-                            path=path)
-
-
-def _use_row(obj: Any, roots: list[Path] | None, opts: ReadOptions, tally: Tally, where: str,
-             keys: _KeyCheck, pos: int | None, *, local: bool = False) -> RawRecord | None:
-    """The record of one JSON/Parquet/pickle row, or None once ``tally`` counts why it cannot be used.
-
-    ``roots`` None: the source names its images only (no file is looked up). ``local``: every image is a file
-    under ``roots``, even when the row has a URL. ``where``: "FILE:LINE" for messages.
-    """
-    f = record_fields(obj)
-    if isinstance(f, str):
-        keys.saw(wrong_keys(obj, f), pos)
-        tally.bad(f, detail=f"{where}: {_why_bad(obj, f)}")
-        return None
-    keys.saw(None, pos)
-    if roots is None:
-        return RawRecord(f.image, None, f.sentences)
-    if local:
-        f = f._replace(url=None)
-    path = _resolve_image(f, roots, opts)
-    if path is False:
-        tally.bad("missing_image_file", detail=f"{where}: expected the image file {f.image_path or f.image!r} "
-                                               f"in {', '.join(str(r) for r in roots)}, got no such file")
-        return None
-    return RawRecord(f.image, path, f.sentences)
-
-
-def _resolve_image(f: Fields, roots: list[Path], opts: ReadOptions) -> str | None | bool:
-    """Absolute image path; None when the record names no local file (a URL or an id); False when the file it
-    names is missing (and ``opts.check_images``): see the module docstring for when a record names a file."""
-    if f.image_path:
-        p = Path(f.image_path)
-        cands = [p] if p.is_absolute() else [r / p for r in roots]
-        hit = next((c for c in cands if c.is_file()), None)
-        if hit is None:
-            return False if opts.check_images else str(cands[0])
-        return str(hit.resolve())
-    if "://" in f.image:
-        return None
-    hit = next((r / f.image for r in roots if (r / f.image).is_file()), None)
-    if hit is not None:
-        return str(hit.resolve())
-    names_file = f.url is None and f.image.lower().endswith(IMAGE_EXTS)
-    return False if names_file and opts.check_images else None
-
-
-def _roots(source_file: Path, opts: ReadOptions) -> list[Path]:
-    roots = [Path(opts.image_root)] if opts.image_root else []
-    return roots + [source_file.parent]
-
-
 def _iter_lines(fh, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """(line number, line) from a binary file; None for a line over ``max_bytes`` (consumed, never held)."""
     lineno = 0
@@ -313,8 +145,8 @@ _ROW_FIELDS = ("Image: the first non-empty of image, image_name, key, file_name,
                         + _ROW_FIELDS)
 def read_jsonl(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     for f in _files(source, ("*.jsonl", "*.jsonl.gz", "*.ndjson")):
-        roots = _roots(f, opts)
-        keys = _KeyCheck(tally)
+        roots = image_roots(f, opts)
+        keys = KeyCheck(tally)
         opener = gzip.open if f.name.endswith(".gz") else open
         with opener(f, "rb") as fh:
             for lineno, line in _iter_lines(fh, 4 * opts.max_line_chars):
@@ -322,7 +154,7 @@ def read_jsonl(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRec
                 if isinstance(obj, _BadLine):
                     tally.bad(obj.reason, detail=f"{f}:{lineno}: {obj.message}")
                 elif obj is not _BLANK:
-                    rec = _use_row(obj, roots, opts, tally, f"{f}:{lineno}", keys, lineno)
+                    rec = use_row(obj, roots, opts, tally, f"{f}:{lineno}", keys, lineno)
                     if rec is not None:
                         yield rec
         keys.done(f)
@@ -372,18 +204,18 @@ def read_parquet(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawR
             raise MmweError(f"expected a Parquet file, got: {exc}", path=f) from None
         names = pf.schema_arrow.names
         for expected, what in ((IMAGE_KEYS, "an image column"), (SENTENCE_KEYS, "a sentences column")):
-            if not set(names) & set(expected):  # no row can have it: refuse the file, as JSONL's _KeyCheck does
-                got = _shown_keys(dict.fromkeys(names))
+            if not set(names) & set(expected):  # no row can have it: refuse the file, as JSONL's KeyCheck does
+                got = shown_keys(dict.fromkeys(names))
                 raise MmweError(f"expected {what} among {list(expected)}, got columns {got}; fix: rename the "
                                 "columns as docs/corpus-formats.md shows", path=f)
         cols = [c for c in names if c in wanted]
-        roots = _roots(f, opts)
-        keys = _KeyCheck(tally)
+        roots = image_roots(f, opts)
+        keys = KeyCheck(tally)
         row_no = 0
         for batch in pf.iter_batches(batch_size=2048, columns=cols):
             for row in batch.to_pylist():
                 row_no += 1
-                rec = _use_row(row, roots, opts, tally, f"{f}: row {row_no}", keys, row_no)
+                rec = use_row(row, roots, opts, tally, f"{f}: row {row_no}", keys, row_no)
                 if rec is not None:
                     yield rec
 
@@ -470,7 +302,7 @@ def _unsafe_member(m: tarfile.TarInfo) -> str | None:
                         "images are read from the tar, never extracted; links and ../ paths are refused.")
 def read_webdataset(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[RawRecord]:
     for f in _files(source, ("*.tar", "*.tar.gz", "*.tgz")):
-        keys = _KeyCheck(tally)
+        keys = KeyCheck(tally)
         try:
             with tarfile.open(f, mode="r|*") as tf:  # stream mode: members in order, nothing extracted
                 yield from _tar_samples(f, tf, opts, tally, keys)
@@ -480,7 +312,7 @@ def read_webdataset(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[R
         keys.done(f, "member")
 
 
-def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally, keys: _KeyCheck) -> Iterator[RawRecord]:
+def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally, keys: KeyCheck) -> Iterator[RawRecord]:
     key, sample = None, {}
     for m in tf:
         why = _unsafe_member(m)
@@ -505,7 +337,7 @@ def _tar_samples(f: Path, tf: tarfile.TarFile, opts: ReadOptions, tally: Tally, 
         yield from _tar_sample(f, key, sample, tally, keys)
 
 
-def _tar_sample(f: Path, key: str, sample: dict, tally: Tally, keys: _KeyCheck) -> Iterator[RawRecord]:
+def _tar_sample(f: Path, key: str, sample: dict, tally: Tally, keys: KeyCheck) -> Iterator[RawRecord]:
     where = f"{f}: sample {key!r}"
     if ".txt" not in sample and ".json" not in sample:
         tally.bad("missing_sentences", detail=f"{where}: expected {key}.txt or {key}.json beside the image, "
@@ -519,7 +351,7 @@ def _tar_sample(f: Path, key: str, sample: dict, tally: Tally, keys: _KeyCheck) 
         tally.bad("line_too_long", detail=f"{where}: expected a caption member of at most 4 x max_line_chars "
                                          "bytes, got a longer one")
         return
-    text = _decode(raw)
+    text = decode_text(raw)
     if text is None:
         tally.bad("non_utf8", detail=f"{where}: expected UTF-8 text, got other bytes")
         return
@@ -533,7 +365,7 @@ def _tar_sample(f: Path, key: str, sample: dict, tally: Tally, keys: _KeyCheck) 
     if not isinstance(obj, dict):
         tally.bad("bad_json", detail=f"{where}: expected {key}.json to hold a JSON object, got other data")
         return
-    rec = _use_row({**obj, "image": key}, None, ReadOptions(), tally, where, keys, None)
+    rec = use_row({**obj, "image": key}, None, ReadOptions(), tally, where, keys, None)
     if rec is not None:
         yield RawRecord(key, f"{f.resolve()}::{sample['image']}", rec.sentences)
 
@@ -555,9 +387,9 @@ def read_pinterest(source: Path, opts: ReadOptions, tally: Tally) -> Iterator[Ra
     for f in files:
         objs = load_pickled_objects(f)
         items = objs if isinstance(objs, (list, tuple)) else [objs]
-        keys = _KeyCheck(tally)
+        keys = KeyCheck(tally)
         for i, obj in enumerate(items, 1):
-            rec = _use_row(obj, roots, opts, tally, f"{f}: object {i}", keys, i, local=True)
+            rec = use_row(obj, roots, opts, tally, f"{f}: object {i}", keys, i, local=True)
             if rec is not None:
                 yield rec
         keys.done(f, "object")
@@ -610,7 +442,7 @@ def _folder_record(root: Path, d: Path, stem: str, exts: dict[str, str], opts: R
             return "unsafe_path"
     if txt.stat().st_size > 4 * opts.max_line_chars:
         return "line_too_long"
-    text = _decode(txt.read_bytes())
+    text = decode_text(txt.read_bytes())
     if text is None:
         return "non_utf8"
     sentences = [ln.strip() for ln in text.splitlines() if ln.strip() and not _TRANSLATION.match(ln.strip())]
