@@ -294,7 +294,7 @@ def test_reproduce_collell_imagined_and_exp2_visual_half(emoji_corpus, tmp_path,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--exp", "3"], "--exp: expected one of 1, 2, bridge, imagined"),
+    (["--exp", "3"], "--exp: expected 1, 2, bridge or imagined, got '3'"),  # its Literal, checked by the CLI
     (["--exp", "imagined", "--corpus", "nosuch"], "built-in names joined by '+'"),
     (["--exp", "1", "--dataset", "words", "--visual", "resnet152"], "--visual in"),
     (["--exp", "bridge", "--dataset", "words", "--visual", "mobilenetv2", "--visual", "efficientnet-lite0"],

@@ -1,109 +1,114 @@
-"""Options declared once: generated from config dataclasses; plus ``--out`` and the integer range check.
+"""A command's interface generated from config dataclasses; plus ``--out`` and the one-line range and choice errors.
 
-``@config_options("mmwe.maps:MapConfig")`` gives a command one option per field: ``--kebab-name``, the field's
-default, a type from its annotation (bool: ``--x/--no-x``; ``tuple[int, ...]``: repeatable; ``Literal``: its
-choices, checked by the config's ``validate()``) and the field's trailing ``# comment`` as help (continued by
-comment-only lines right below it); plus
-``--config run.toml`` (keys = field names) and ``--set key=value``, which set the options' defaults. The command
-gets ``overrides``, the settings given (file < --set < option): ``dataclasses.replace(Config(), **overrides)``.
-Fields are read from the source with ``ast``, not imported: configs live beside torch code, and ``--help`` and
-input errors must not wait for torch.
+``@config_options(Config)`` (or ``"mmwe.module:Config"``) gives a command one parameter per field: ``--kebab-name``,
+the field's default (none: required), a type from its annotation (bool: ``--x/--no-x``; ``tuple[T, ...]``:
+repeatable; ``Literal``: its choices, one line naming them otherwise, unless the config has its own ``validate()``)
+and the field's trailing ``# comment`` as help (continued by comment-only lines right below it).
+``Annotated[T, mmwe.config.Opt(...)]`` adds a short alias, renames the flag, makes the field positional, sets an
+integer minimum or marks an output path (see ``Opt``). Plus ``--config run.toml`` (keys = field names) and
+``--set key=value``, which set the options' defaults (file < --set < option), and ``json="help"``: ``--json``.
+The command gets ``cfg``, the config built from the options, if it has such a parameter, else ``overrides``, the
+settings given: ``dataclasses.replace(Config(), **overrides)``. Configs are imported: their modules must not import
+torch (``--help`` and input errors must not wait for it).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib
 import inspect
 import io
+import textwrap
 import tokenize
 import tomllib
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import typer
 from rich.markup import escape
 
-import mmwe
+from mmwe.config import Opt
 from mmwe.errors import MmweError
 from mmwe.fileio import lock_output
 
-_NAMES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "Literal": Literal, "None": None}
 _FILES = "Settings from a file or KEY=VALUE"
 
 
 @dataclass(frozen=True)
 class ConfigField:
     name: str
-    type: Any  # the evaluated annotation: int, str | None, tuple[int, ...], Literal["a", "b"], ...
-    default: Any
+    type: Any  # the annotation, less Annotated: int, str | None, tuple[int, ...], Literal["a", "b"], ...
+    default: Any  # inspect.Parameter.empty: required
     help: str  # the field's trailing comment
+    opt: Opt  # how it is offered (mmwe.config.Opt)
 
 
-def _source(module: str) -> str:
-    path = Path(mmwe.__file__).parent.joinpath(*module.split(".")[1:])
-    return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text("utf-8")
+def _class(target: type | str) -> type:
+    module, _, name = target.partition(":") if isinstance(target, str) else ("", "", "")
+    return getattr(importlib.import_module(module), name) if module else target
 
 
-def _lookup(name: str, tree: ast.Module) -> ast.expr:
-    """What a module-level name is assigned, in ``tree`` or in the mmwe module it is imported from."""
-    for s in tree.body:
-        if isinstance(s, ast.ImportFrom) and any(a.name == name and not a.asname for a in s.names):
-            return _lookup(name, ast.parse(_source(s.module)))
-        if name in [getattr(t, "id", None) for t in getattr(s, "targets", [getattr(s, "target", None)])]:
-            return s.value
-    raise KeyError(name)
+def _comments(cls: type) -> dict[str, str]:
+    """Each field's trailing comment, continued by comment-only lines right below it (in the class that has it)."""
+    helps = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        code = textwrap.dedent(inspect.getsource(klass))
+        notes = {t.start[0]: (t.string.lstrip("#").strip(), t.line.lstrip().startswith("#"))
+                 for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT}
+        for n in ast.parse(code).body[0].body:
+            line, text = n.end_lineno, []
+            while isinstance(n, ast.AnnAssign) and line in notes and (not text or notes[line][1]):
+                text, line = text + [notes[line][0]], line + 1
+            if isinstance(n, ast.AnnAssign):
+                helps[n.target.id] = " ".join(text)
+    return helps
 
 
-def _type(node: ast.expr, tree: ast.Module) -> Any:
-    if isinstance(node, ast.Name):
-        return _NAMES[node.id] if node.id in _NAMES else _type(_lookup(node.id, tree), tree)  # a type alias
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return _type(node.left, tree) | _type(node.right, tree)
-    if isinstance(node, ast.Subscript):
-        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        return _type(node.value, tree)[tuple(_type(a, tree) for a in args)]
-    raise TypeError(f"unsupported annotation {ast.unparse(node)!r}")
+def config_fields(target: type | str, skip: tuple[str, ...] = ()) -> list[ConfigField]:
+    """The init fields of dataclass ``target`` (a class or "mmwe.module:Class"), less ``skip``."""
+    cls = _class(target)
+    hints, helps = get_type_hints(cls, include_extras=True), _comments(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.init and f.name not in skip:
+            hint = hints[f.name]
+            extra = get_args(hint)[1:] if get_origin(hint) is Annotated else ()
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            out.append(ConfigField(f.name, get_args(hint)[0] if extra else hint,
+                                   inspect.Parameter.empty if default is dataclasses.MISSING else default,
+                                   helps.get(f.name, ""), next((e for e in extra if isinstance(e, Opt)), Opt())))
+    return out
 
 
-def _value(node: ast.expr, tree: ast.Module) -> Any:
-    return _value(_lookup(node.id, tree), tree) if isinstance(node, ast.Name) else ast.literal_eval(node)
+def _check(flag: str, o: Opt, choices: tuple | None):
+    def check(value: Any) -> Any:
+        if o.min is not None:
+            at_least(flag, value, o.min)
+        if choices and value is not None:
+            one_of(flag, value, choices)
+        return _make_parent(flag, value) if o.out else value
+    return check
 
 
-def config_fields(target: str, skip: tuple[str, ...] = ()) -> list[ConfigField]:
-    """The fields of dataclass ``target`` ("mmwe.module:Class"), read from its source file, less ``skip``."""
-    module, _, name = target.partition(":")
-    code = _source(module)
-    tree = ast.parse(code)
-    comments = {t.start[0]: (t.string.lstrip("#").strip(), t.line.lstrip().startswith("#"))
-                for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT}
-
-    def help_of(line: int) -> str:  # the trailing comment, continued by comment-only lines right below it
-        text, line = [comments[line][0]] if line in comments else [], line + 1
-        while text and comments.get(line, ("", False))[1]:
-            text, line = text + [comments[line][0]], line + 1
-        return " ".join(text)
-
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-    return [ConfigField(n.target.id, _type(n.annotation, tree), _value(n.value, tree), help_of(n.end_lineno))
-            for n in cls.body if isinstance(n, ast.AnnAssign) and n.value is not None and n.target.id not in skip]
-
-
-def _option(f: ConfigField, flag: str | None, panel: str) -> inspect.Parameter:
+def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> inspect.Parameter:
     args = [a for a in get_args(f.type) if a is not type(None)]
     optional = get_origin(f.type) in (Union, types.UnionType) and len(args) == 1
-    base, default, metavar = args[0] if optional else f.type, f.default, None
-    flag = flag or "--" + f.name.replace("_", "-")
+    base, default, metavar, choices = args[0] if optional else f.type, f.default, f.opt.metavar, None
+    names = [flag] if flag else [n for n in f.opt.flags if n.startswith("--")] or ["--" + f.name.replace("_", "-")]
+    names += [n for n in f.opt.flags if not n.startswith("--")]
     if base is bool:
-        flag = f"{flag}/--no-{flag[2:]}"
-    elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256
-        base, default = list[get_args(base)[0]], list(default)
+        names[0] = f"{names[0]}/--no-{names[0][2:]}"
+    elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256 (or VECTORS...)
+        base, default = list[get_args(base)[0]], default if default is inspect.Parameter.empty else list(default)
     elif get_origin(base) is Literal:
-        base, metavar = str, "<" + "|".join(get_args(base)) + ">"
-    info = typer.Option(flag, help=escape(f.help), rich_help_panel=panel, metavar=metavar)
+        base, choices = str, tuple(str(c) for c in get_args(base))
+        metavar = metavar or "<" + "|".join(choices) + ">"
+    kw = dict(help=escape(f.help), metavar=metavar, callback=_check(names[0].split("/")[0], f.opt,
+                                                                      None if validates else choices))
+    info = typer.Argument(**kw) if f.opt.argument else typer.Option(*names, rich_help_panel=panel, **kw)
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[base | None if optional else base, info])
 
@@ -123,14 +128,18 @@ def _split_settings(items: list[str]) -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in pairs}
 
 
-def config_options(*targets: str, flags: dict[str, str] | None = None, skip: tuple[str, ...] = ()):
-    """Decorate a command taking ``overrides: dict`` with the options of the dataclasses ``targets`` (see the
-    module doc). ``flags`` keeps an older option name (field -> "--flag"); ``skip`` leaves fields out."""
-    fields = [(f, f"{t.partition(':')[2]} settings") for t in targets for f in config_fields(t, skip)]
+def config_options(*targets: type | str, flags: dict[str, str] | None = None, skip: tuple[str, ...] = (),
+                   json: str | None = None):
+    """Decorate a command taking ``cfg`` or ``overrides: dict`` with the options of the dataclasses ``targets``
+    (see the module doc). ``flags`` keeps an older option name (field -> "--flag"); ``skip`` leaves fields out;
+    ``json``: the help of a ``--json`` flag, passed as ``json``."""
+    classes = [_class(t) for t in targets]
+    fields = [(f, f"{c.__name__} settings", hasattr(c, "validate")) for c in classes for f in config_fields(c, skip)]
+    names = {f.name for f, _, _ in fields}
 
     def use(ctx: typer.Context, settings: dict[str, Any], where: str, *, first: bool) -> None:
         """The settings become the options' defaults (click's default_map): an option given still wins."""
-        params = {p.name: p for p in ctx.command.params if p.name in {f.name for f, _ in fields}}
+        params = {p.name: p for p in ctx.command.params if p.name in names}
         given = {}
         for key, value in settings.items():
             name = key.replace("-", "_")
@@ -148,7 +157,7 @@ def config_options(*targets: str, flags: dict[str, str] | None = None, skip: tup
         use(ctx, _split_settings(items or []), "--set", first=False)
 
     kw = inspect.Parameter.KEYWORD_ONLY
-    generated = [_option(f, (flags or {}).get(f.name), panel) for f, panel in fields] + [
+    generated = [_param(f, (flags or {}).get(f.name), panel, validates) for f, panel, validates in fields] + [
         inspect.Parameter("config_file", kw, default=None, annotation=Annotated[Path | None, typer.Option(
             "--config", help="TOML file of settings (key = value).", is_eager=True, callback=from_file,
             rich_help_panel=_FILES)]),
@@ -156,37 +165,41 @@ def config_options(*targets: str, flags: dict[str, str] | None = None, skip: tup
             "--set", metavar="KEY=VALUE", help="Change one setting; repeatable.", is_eager=True, callback=from_set,
             rich_help_panel=_FILES)]),
         inspect.Parameter("ctx", kw, annotation=typer.Context)]
+    generated += [inspect.Parameter("json", kw, default=False, annotation=Annotated[bool, typer.Option(
+        "--json", help=json)])] if json else []
 
     def decorate(func):
-        def command(ctx: typer.Context, config_file: Path | None, set_: list[str] | None, **values):
-            given = {f.name: values.pop(f.name) for f, _ in fields}  # options at their defaults were not given
-            overrides = {n: tuple(v) if isinstance(v, list) else v for n, v in given.items()
-                         if ctx.get_parameter_source(n).name != "DEFAULT"}
-            return func(**values, overrides=overrides)
+        own = inspect.signature(func, eval_str=True).parameters
 
-        own = inspect.signature(func, eval_str=True).parameters.values()
-        own = [p.replace(kind=kw) for p in own if p.name != "overrides"]
-        command.__signature__ = inspect.Signature(own + generated)
+        def command(ctx: typer.Context, config_file: Path | None, set_: list[str] | None, **values):
+            given = {n: tuple(v) if isinstance(v, list) else v for n, v in ((n, values.pop(n)) for n in names)}
+            if "cfg" in own:
+                return func(**values, cfg=classes[0](**given))
+            return func(**values, overrides={n: v for n, v in given.items()
+                                             if ctx.get_parameter_source(n).name != "DEFAULT"})
+
+        mine = [p.replace(kind=kw) for p in own.values() if p.name not in ("overrides", "cfg", "json" * bool(json))]
+        command.__signature__ = inspect.Signature(mine + generated)
         command.__name__, command.__doc__ = func.__name__, func.__doc__
         return command
 
     return decorate
 
 
-def _make_parent(value: Any) -> Any:
+def _make_parent(flag: str, value: Any) -> Any:
     if value is not None:
         try:
             Path(value).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise MmweError(f"--out: cannot create the folder {Path(value).parent} ({exc.strerror or exc}); fix: "
-                            "choose another --out", path=value) from None
+            raise MmweError(f"{flag}: cannot create the folder {Path(value).parent} ({exc.strerror or exc}); fix: "
+                            f"choose another {flag}", path=value) from None
         lock_output(value)  # a second run writing it refuses, naming this one (released when `main` returns)
     return value
 
 
 def out_option(help: str) -> Any:
     """``--out``: its missing parent folders are created (mkdir -p) and the output locked as soon as it is read."""
-    return typer.Option("--out", help=help, callback=_make_parent)
+    return typer.Option("--out", help=help, callback=lambda v: _make_parent("--out", v))
 
 
 def unicode_errors_option() -> Any:

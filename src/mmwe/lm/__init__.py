@@ -7,9 +7,19 @@ A, A-noshare, B, C) as (model, sharing); ``mmwe.experiments.mao.variant_config``
 
 from __future__ import annotations
 
+import importlib
+
 from mmwe.lm.config import TrainConfig
-from mmwe.lm.loop import spawn_train, train
-from mmwe.lm.model import build_model
+
+_LAZY = {"train": "loop", "spawn_train": "loop", "build_model": "model"}  # torch: imported on first use (the CLI
+# reads TrainConfig without it)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mmwe.lm' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mmwe.lm.{_LAZY[name]}"), name)
+
 
 # The paper's five variants in its Table 2 order: name -> (model, transposed weight sharing).
 # B and C were reported without sharing (sharing gave "very similar" results), so they train without it.

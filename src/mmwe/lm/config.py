@@ -8,8 +8,9 @@ from typing import Literal, get_args
 
 from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 from mmwe.errors import MmweError
-from mmwe.lm.model import MODELS, SAMPLERS
 
+MODELS = ("puretext", "A", "B", "C")  # see mmwe.lm.model (here: the CLI reads this module without torch)
+SAMPLERS = ("log-uniform", "log-count")
 FEATURE_STORES = ("float32", "float16", "bits")  # see mmwe.lm.cache
 Precision = Literal["auto", "fp32", "bf16"]  # see mmwe.lm.loop.resolve_precision
 PRECISIONS = get_args(Precision)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from mmwe.errors import MmweError
 
@@ -86,11 +85,15 @@ class Normalizer:
 
     def to_dict(self) -> dict:
         """Steps and float64 tensors (or None): what torch.load(weights_only=True) reads back."""
+        import torch  # heavy: MapConfig (this module's parse_normalize) is read by the CLI without it
+
         return {"steps": list(self.steps),
                 "stats": [None if s is None else torch.from_numpy(np.asarray(s, np.float64)) for s in self.stats]}
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
+        import torch
+
         steps = parse_normalize(",".join(d["steps"]))
         stats = tuple(None if s is None else np.asarray(s.numpy() if torch.is_tensor(s) else s, dtype=np.float64)
                       for s in d["stats"])
