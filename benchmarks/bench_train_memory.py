@@ -48,9 +48,9 @@ def source_data(source: str | None, work: Path) -> tuple[list[str], np.ndarray]:
     if source:
         corpus, feats = Path(source), Path(source) / "features" / "efficientnet-lite0.npy"
     else:
-        from mmwe.experiments.mao import prepare_openmoji
+        from mmwe.experiments.mao import prepare_corpus
 
-        corpus, feats = prepare_openmoji(work / "openmoji")
+        corpus, feats = prepare_corpus("openmoji", work / "openmoji")
     captions = [s for r in iter_records(corpus) for s in r.sentences]
     _, matrix = load_features(feats)
     return captions, matrix

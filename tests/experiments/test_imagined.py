@@ -124,14 +124,15 @@ def test_reduced_real_run(visual, tmp_path):
 
 # -- visual words from a corpus spec (mmwe.experiments.word_visuals) -------------------------------------------
 def test_corpus_spec_and_cnn_errors(tmp_path):
+    from mmwe.corpus.ensure import CorpusSpec, builtin_corpora, parse_spec
     from mmwe.experiments import word_visuals as W
 
-    assert W.corpus_source("openmoji+gemojione") == (None, ["openmoji", "gemojione"])
-    assert {"openmoji", "gemojione", "art4apps"} <= set(W.builtin_corpora())
+    assert parse_spec("openmoji+gemojione") == CorpusSpec(None, ("openmoji", "gemojione"))
+    assert {"openmoji", "gemojione", "art4apps"} <= set(builtin_corpora())
     with pytest.raises(MmweError, match="built-in names joined by '\\+'"):
-        W.corpus_source("openmoji+nosuch")
+        parse_spec("openmoji+nosuch")
     with pytest.raises(MmweError, match="without one; fix: build it"):
-        W.corpus_source(str(tmp_path))
+        parse_spec(str(tmp_path))
     with pytest.raises(MmweError, match="--visual in"):
         W.check_cnns(["resnet152"])
     with pytest.raises(MmweError, match="min_images >= 1"):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from mmwe.corpus.build import build_corpus
+from mmwe.corpus.ensure import ALL, parse_spec
 from mmwe.corpus.openmoji import cldr_annotations
 from mmwe.corpus.store import iter_records
 from mmwe.errors import MmweError
@@ -76,8 +77,10 @@ def test_study_rerun_reuses_models_and_is_identical(study):
 
 def test_options_fail_before_work(tmp_path):
     with pytest.raises(MmweError, match="unknown name 'nosuch'"):
-        S.builtin_names("openmoji+nosuch")
-    assert S.builtin_names("all") == S.ALL_SOURCES and S.builtin_names(str(tmp_path)) is None
+        parse_spec("openmoji+nosuch")
+    assert parse_spec("all").names == ALL
+    with pytest.raises(MmweError, match="got a folder without one"):  # a folder, but not a corpus
+        parse_spec(str(tmp_path))
     with pytest.raises(MmweError, match="--fractions: expected comma-separated numbers"):
         S.parse_floats("--fractions", "0.1,x")
     with pytest.raises(MmweError, match="--seeds >= 1"):

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from mmwe.corpus.ensure import CorpusSpec, parse_spec
 from mmwe.errors import MmweError
-from mmwe.experiments.word_visuals import VisualWordsConfig, corpus_folder, corpus_source
+from mmwe.experiments.word_visuals import VisualWordsConfig, corpus_folder
 
 
 def test_builtin_corpus_is_built_in_a_fresh_cache_dir_then_reused(tmp_path):
@@ -25,7 +26,7 @@ def test_builtin_corpus_is_built_in_a_fresh_cache_dir_then_reused(tmp_path):
 
 def test_corpus_source_errors(tmp_path):
     with pytest.raises(MmweError, match="without one"):
-        corpus_source(str(tmp_path))
+        parse_spec(str(tmp_path))
     with pytest.raises(MmweError, match="built-in names joined by"):
-        corpus_source("openmoji+nosuch")
-    assert corpus_source("openmoji+art4apps") == (None, ["openmoji", "art4apps"])
+        parse_spec("openmoji+nosuch")
+    assert parse_spec("openmoji+art4apps") == CorpusSpec(None, ("openmoji", "art4apps"))

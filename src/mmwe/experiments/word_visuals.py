@@ -1,12 +1,13 @@
 """Visual word vectors for the experiments, from a corpus spec: the corpus, its features, then the vectors.
 
-A spec is a corpus folder (``mmwe corpus build``) or built-in corpus names joined by "+" (``"openmoji"``,
-``"openmoji+openclipart+gemojione+art4apps+tuxpaint"``), built once under ``cache_dir/corpora/``. The image
-features of a CNN are looked up in CORPUS/features/ (``<cnn>.npy`` or ``<cnn>-<anything>.npy``, not the binarised
-``-bin``; the one whose keys cover the most corpus images wins) and extracted there once (ONNX Runtime) when
-none exists: that costs minutes (the OpenMoji corpus ~3.5 min a CNN on 2 cores, the five-corpus union ~20 min),
-so later runs reuse it. The vectors themselves (:func:`mmwe.datasets.visual_words.visual_word_vectors`) take
-under a second and are not cached.
+A spec is a corpus folder (``mmwe corpus build``), built-in corpus names joined by "+" (``"openmoji"``,
+``"openmoji+openclipart+gemojione+art4apps+tuxpaint"``) or ``"all"``, built once under ``cache_dir/corpora/``
+(`mmwe.corpus.ensure`). The image features of a CNN are looked up in CORPUS/features/ (``<cnn>.npy`` or
+``<cnn>-<anything>.npy``, not the binarised ``-bin``; the one whose keys cover the most corpus images wins) and
+extracted there once (ONNX Runtime, `mmwe.vision.extract.ensure_features`) when none exists: that costs minutes
+(the OpenMoji corpus ~3.5 min a CNN on 2 cores, the five-corpus union ~20 min), so later runs reuse it. The
+vectors themselves (:func:`mmwe.datasets.visual_words.visual_word_vectors`) take under a second and are not
+cached.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmwe.corpus.build import BuildConfig, build_corpus
-from mmwe.corpus.readers import READERS
+from mmwe.corpus.ensure import ensure, parse_spec
 from mmwe.datasets.visual_words import AGGREGATES, visual_word_vectors
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
 from mmwe.vectors import Vectors
-from mmwe.vision.extract import MODELS, FeatureConfig, corpus_size, default_output, ensure_features
+from mmwe.vision.extract import MODELS, FeatureConfig, ensure_features
 
 Log = Callable[[str], None]
 
@@ -30,7 +30,7 @@ Log = Callable[[str], None]
 class VisualWordsConfig:
     """Where the visual word vectors come from."""
 
-    corpus: str = "openmoji"  # corpus folder, or built-in corpus names joined by "+" (built under cache_dir)
+    corpus: str = "openmoji"  # corpus folder, built-in names joined by "+", or "all" (built under cache_dir)
     cache_dir: str = "runs/cache"  # built-in corpora (and so their features) are kept here between runs
     min_images: int = 3  # words described by fewer images are dropped
     aggregate: str = "mean"  # "mean" or "max" of the image features of a word
@@ -40,12 +40,8 @@ class VisualWordsConfig:
             raise MmweError(f"expected min_images >= 1, got {self.min_images}")
         if self.aggregate not in AGGREGATES:
             raise MmweError(f"expected aggregate in {AGGREGATES}, got {self.aggregate!r}")
-        corpus_source(self.corpus)  # a folder or built-in names: fails before any work
+        parse_spec(self.corpus)  # a folder or built-in names: fails before any work
         return self
-
-
-def builtin_corpora() -> list[str]:
-    return sorted(name for name, spec in READERS.items() if spec.builtin)
 
 
 def check_cnns(cnns) -> tuple[str, ...]:
@@ -57,33 +53,10 @@ def check_cnns(cnns) -> tuple[str, ...]:
     return cnns
 
 
-def corpus_source(spec: str) -> tuple[Path | None, list[str]]:
-    """(folder, []) for a corpus folder, (None, names) for built-in names; MmweError for anything else."""
-    p = Path(spec)
-    if p.is_dir():
-        if not (p / "manifest.json").is_file():
-            raise MmweError("expected a corpus folder (with manifest.json), got a folder without one; fix: build it "
-                            "with `mmwe corpus build SOURCE... --out DIR`", path=p)
-        return p, []
-    names = [n.strip() for n in spec.split("+") if n.strip()]
-    known = builtin_corpora()
-    if not names or any(n not in known for n in names):
-        raise MmweError(f"expected a corpus folder or built-in names joined by '+' ({', '.join(known)}), "
-                        f"got {spec!r}; fix: e.g. --corpus openmoji or --corpus runs/corpora/all")
-    return None, names
-
-
 def corpus_folder(cfg: VisualWordsConfig, log: Log = print) -> Path:
-    """The corpus folder of ``cfg.corpus``: the folder itself, or the built-in corpora built (once) in the cache."""
-    folder, names = corpus_source(cfg.corpus)
-    if folder is not None:
-        return folder
-    out = Path(cfg.cache_dir) / "corpora" / "+".join(names)
-    if not (out / "manifest.json").is_file():
-        log(f"[visual words] building the corpus {'+'.join(names)} in {out}")
-        out.parent.mkdir(parents=True, exist_ok=True)  # a fresh --cache-dir
-        build_corpus(names, out, BuildConfig(overwrite=True))
-    return out
+    """The corpus folder of ``cfg.corpus`` (`mmwe.corpus.ensure`): the folder itself, or the built-in corpora built
+    (once) in CACHE_DIR/corpora/."""
+    return ensure(cfg.corpus, Path(cfg.cache_dir) / "corpora", log=lambda m: log(f"[visual words] {m}"))
 
 
 def _key_count(npy: Path) -> int:
@@ -108,10 +81,8 @@ def features_for(corpus: Path, cnn: str, *, log: Log = print, progress: Progress
     found = find_features(corpus, cnn)
     if found is not None:
         return found
-    fcfg = FeatureConfig(model=cnn, backend="onnx")
-    log(f"[visual words] extracting {cnn} features of {corpus_size(corpus)} images into "
-        f"{default_output(corpus, fcfg)} (once; minutes)")
-    return ensure_features(corpus, fcfg, progress=progress, what=f"{cnn} image features")
+    return ensure_features(corpus, FeatureConfig(model=cnn, backend="onnx"), progress=progress,
+                           what=f"{cnn} image features", log=lambda m: log(f"[visual words] {m}"))
 
 
 def visual_words(cfg: VisualWordsConfig, cnn: str, *, log: Log = print,

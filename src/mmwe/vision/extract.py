@@ -1,5 +1,6 @@
 """Image features for a whole corpus, the entry point: `extract_corpus` (one process, several, or torchrun's ranks;
-resumable), and every name of the feature stage for its callers.
+resumable), `extract_to` (the output file's lifecycle: partial folder, resume, write, clean-up), `ensure_features`
+(that file, made once), and every name of the feature stage for its callers.
 
 Skipped images (missing, corrupt, truncated, too many pixels, bad SVG, no path) are counted by reason and left
 out of the matrix; the output keys say which images have features. The stage, by concept: `config`
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from mmwe.devices import torchrun_rank
 from mmwe.errors import MmweError
+from mmwe.fileio import check_output_path
 from mmwe.progress import Progress
 from mmwe.vision.backends import FeatureExtractor, TorchOnDevice, make_extractor
 from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, Threshold
@@ -44,7 +46,7 @@ from mmwe.vision.resume import partial_dir
 
 __all__ = ["BACKENDS", "MODELS", "REGISTRY", "Backend", "Device", "FeatureConfig", "FeatureExtractor", "FeatureRun",
            "ModelSpec", "Threshold", "TorchOnDevice", "binarize", "corpus_size", "default_output", "ensure_features",
-           "extract_corpus",
+           "extract_corpus", "extract_to",
            "extract_images", "extract_part", "iter_corpus_images", "make_extractor", "merge_parts", "meta_path",
            "part_dir", "partial_dir", "torchrun_rank", "write_run"]
 
@@ -91,28 +93,45 @@ def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: Fea
     return run
 
 
+def extract_to(corpus_dir: str | Path, cfg: FeatureConfig, target: str | Path, *,
+               progress: Callable[[int], None] | None = None, extractor: FeatureExtractor | None = None,
+               chunk: int | None = None) -> FeatureRun | None:
+    """The feature file lifecycle, written once: extract ``corpus_dir`` into ``target`` with its finished chunks
+    kept in `partial_dir` (an interrupted run resumes there, with the same features), write the file and its
+    ``.meta.json``, then remove the partial folder. Returns the run (None on torchrun ranks other than 0, which
+    write nothing). ``progress(n)`` hears how many more images are done; ``extractor`` and ``chunk`` as in
+    `extract_corpus`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(target)
+    run = extract_corpus(corpus_dir, cfg, progress=progress, partial=partial_dir(target), extractor=extractor,
+                         chunk=chunk)
+    if run is not None:  # rank 0 (or the only process)
+        write_run(target, run, cfg, corpus_dir=corpus_dir)
+        shutil.rmtree(partial_dir(target), ignore_errors=True)
+    return run
+
+
 def ensure_features(corpus_dir: str | Path, cfg: FeatureConfig, *, out: str | Path | None = None,
-                    progress: Progress | None = None, what: str = "image features") -> Path:
+                    progress: Progress | None = None, what: str = "image features",
+                    log: Callable[[str], None] | None = None) -> Path:
     """The features of ``corpus_dir`` under ``cfg`` in ``out`` (default: `default_output`), extracted once.
 
-    An existing file is returned as it is; otherwise the corpus is extracted with its finished chunks kept in
-    `partial_dir` (an interrupted run resumes there, with the same features) and the file and its ``.meta.json``
-    written, then the partial folder removed. ``progress(done, total, what)`` counts the images. Under torchrun
-    every rank extracts its share and rank 0 writes the file.
+    An existing file is returned as it is; otherwise `extract_to` makes it (resumable). ``log`` hears one line
+    when an extraction starts; ``progress(done, total, what)`` counts the images. Under torchrun every rank
+    extracts its share and rank 0 writes the file.
     """
     target = Path(out) if out is not None else default_output(corpus_dir, cfg)
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     total, done = corpus_size(corpus_dir), [0]
+    if log is not None:
+        log(f"extracting {cfg.model} features ({cfg.backend}) of {total} images into {target} (once; minutes)")
 
     def step(n: int) -> None:
         done[0] += n
         if progress is not None:
             progress(done[0], total, what)
 
-    run = extract_corpus(corpus_dir, cfg, progress=step, partial=partial_dir(target))
-    if run is not None:  # rank 0 (or the only process)
-        write_run(target, run, cfg, corpus_dir=corpus_dir)
-        shutil.rmtree(partial_dir(target), ignore_errors=True)
+    extract_to(corpus_dir, cfg, target, progress=step)
     return target

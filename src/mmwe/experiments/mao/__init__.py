@@ -9,8 +9,9 @@ Modules: `config` (variants, claims, settings), `data` (corpora, features, test-
 `experiment` (`run`, `run_study`, `reproduce_mao`).
 """
 
+import importlib
+
 from .config import (
-    ALL_SOURCES,
     CLAIMS,
     CURVE_BASE,
     PAPER_RP10K,
@@ -19,18 +20,27 @@ from .config import (
     WORDSIM_COLUMNS,
     MaoConfig,
     StudyConfig,
-    builtin_names,
     parse_floats,
     variant_config,
 )
-from .data import prepare_builtin, prepare_corpus, prepare_openmoji, subset_corpus, test_split_triplets
-from .evaluate import evaluate, evaluate_vectors, findings, wordsim_scores
-from .experiment import plan, reproduce_mao, run, run_study, tune, write_outputs
-from .markdown import markdown
-from .training import Job, Trainer, trained_vectors
 
-__all__ = ["ALL_SOURCES", "CLAIMS", "CURVE_BASE", "PAPER_RP10K", "SMALL_CORPUS_OVERRIDES", "VARIANTS",
-           "WORDSIM_COLUMNS", "Job", "MaoConfig", "StudyConfig", "Trainer", "builtin_names", "evaluate",
-           "evaluate_vectors", "findings", "markdown", "parse_floats", "plan", "prepare_builtin", "prepare_corpus",
-           "prepare_openmoji", "reproduce_mao", "run", "run_study", "subset_corpus", "test_split_triplets",
+_LAZY = {  # torch, scipy: imported on first use (the CLI reads MaoRun, in .config, without them); the functions
+    # evaluate and markdown share their module's name: import them from .evaluate / .markdown
+    **dict.fromkeys(("prepare_corpus", "subset_corpus", "test_split_triplets"), "data"),
+    **dict.fromkeys(("evaluate_vectors", "findings", "wordsim_scores"), "evaluate"),
+    **dict.fromkeys(("plan", "reproduce_mao", "run", "run_study", "tune", "write_outputs"), "experiment"),
+    **dict.fromkeys(("Job", "Trainer", "trained_vectors"), "training"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mmwe.experiments.mao' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mmwe.experiments.mao.{_LAZY[name]}"), name)
+
+
+__all__ = ["CLAIMS", "CURVE_BASE", "PAPER_RP10K", "SMALL_CORPUS_OVERRIDES", "VARIANTS",
+           "WORDSIM_COLUMNS", "Job", "MaoConfig", "StudyConfig", "Trainer",
+           "evaluate_vectors", "findings", "parse_floats", "plan", "prepare_corpus",
+           "reproduce_mao", "run", "run_study", "subset_corpus", "test_split_triplets",
            "trained_vectors", "tune", "variant_config", "wordsim_scores", "write_outputs"]

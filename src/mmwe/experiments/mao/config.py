@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mmwe.errors import MmweError
 from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
@@ -23,7 +22,6 @@ CLAIMS = (
     ("Model B is worse than the Pure text RNN", "puretext", "B"),
     ("Model A beats GloVe", "A", "glove-6b-50d"),
 )
-ALL_SOURCES = ("openmoji", "openclipart", "gemojione", "art4apps", "tuxpaint")
 CURVE_BASE = ("puretext", "A")  # plus the better of B / C on validation perplexity
 
 # Settings for a corpus of a few thousand one-sentence images (OpenMoji: ~3.6k emoji, ~26k training tokens) where
@@ -129,18 +127,6 @@ def variant_config(name: str, cfg: MaoConfig) -> TrainConfig:
     if unknown:
         raise MmweError(f"unknown training settings {sorted(unknown)}")
     return TrainConfig(**base)
-
-
-def builtin_names(spec: str | None) -> tuple[str, ...] | None:
-    """Built-in corpus names of a ``--corpus`` value ("all", or names joined by "+"); None for a folder / None."""
-    if spec is None or Path(spec).exists():
-        return None
-    names = ALL_SOURCES if spec == "all" else tuple(x.strip() for x in spec.split("+") if x.strip())
-    bad = [n for n in names if n not in ALL_SOURCES]
-    if bad:
-        raise MmweError(f"--corpus: expected a corpus folder, 'all' or built-in names joined by '+' "
-                        f"({', '.join(ALL_SOURCES)}), got {spec!r} (no such folder, unknown name {bad[0]!r})")
-    return names
 
 
 def parse_floats(option: str, text: str) -> tuple[float, ...]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from mmwe.corpus.build import BuildConfig, build_corpus
 from mmwe.corpus.debian import is_english, package_root, source_of, svg_metadata
+from mmwe.corpus.ensure import CorpusSpec, ensure
 from mmwe.corpus.openmoji import cldr_annotations
 from mmwe.corpus.record import Record
 from mmwe.corpus.store import ShardWriter, iter_records, read_manifest
@@ -20,40 +20,20 @@ from mmwe.corpus.tokenize import tokenize
 from mmwe.datasets.triplets import MineConfig, TripletSet, mine_triplets
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
-from mmwe.vision.extract import FeatureConfig, default_output, ensure_features
+from mmwe.vision.extract import FeatureConfig, ensure_features
 
 
-def prepare_openmoji(work_dir: str | Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
-                     progress: Progress | None = None) -> tuple[Path, Path]:
-    """Build (once) the built-in OpenMoji corpus and its EfficientNet-Lite0 features under ``work_dir``.
+def prepare_corpus(spec: str | CorpusSpec, work_dir: str | Path, log: Callable[[str], None] = print, *,
+                   backend: str = "onnx", progress: Progress | None = None) -> tuple[Path, Path]:
+    """The corpus of ``spec`` (`mmwe.corpus.ensure`: built-in names built once in WORK_DIR/corpora/) and its
+    EfficientNet-Lite0 features (`ensure_features`: extracted once into CORPUS/features/); both are reused when
+    present, so a second run (or the demo after a Mao run) does neither again."""
+    def say(message: str) -> None:
+        log(f"[mao] {message}")
 
-    Returns (corpus folder, features .npy). Both steps are skipped when their outputs already exist, so a
-    second demo run reuses them. ``progress(done, total, what)`` is called while features are extracted.
-    """
-    return prepare_corpus(("openmoji",), Path(work_dir) / "openmoji-corpus", log, backend=backend,
-                          progress=progress)
-
-
-def prepare_corpus(names: Sequence[str], corpus: Path, log: Callable[[str], None] = print, *, backend: str = "onnx",
-                   progress: Progress | None = None) -> tuple[Path, Path]:
-    """Build (once) the corpus of built-in ``names`` in ``corpus`` and its EfficientNet-Lite0 features; (corpus
-    folder, features .npy). Each step is skipped when its output already exists."""
-    corpus.parent.mkdir(parents=True, exist_ok=True)
-    if not (corpus / "manifest.json").is_file():
-        log(f"[mao] building the {'+'.join(names)} corpus in {corpus}")
-        build_corpus(list(names), corpus, BuildConfig(overwrite=True))
+    corpus = ensure(spec, Path(work_dir) / "corpora", log=say, progress=progress)
     fcfg = FeatureConfig(model="efficientnet-lite0", backend=backend)
-    if not default_output(corpus, fcfg).is_file():
-        log(f"[mao] extracting efficientnet-lite0 features ({backend}) into {default_output(corpus, fcfg)}")
-    return corpus, ensure_features(corpus, fcfg, progress=progress)
-
-
-def prepare_builtin(names: tuple[str, ...], work_dir: str | Path, log: Callable[[str], None] = print, *,
-                    backend: str = "onnx", progress: Progress | None = None) -> tuple[Path, Path]:
-    """Build (once) the union corpus of built-in ``names`` and its EfficientNet-Lite0 features under ``work_dir``;
-    (corpus folder, features .npy). Both are reused when present."""
-    return prepare_corpus(names, Path(work_dir) / ("corpus-" + "+".join(names)), log, backend=backend,
-                          progress=progress)
+    return corpus, ensure_features(corpus, fcfg, progress=progress, log=say)
 
 
 def _annotations(key: str, image_path: str | None, sentence: str) -> tuple[str, str, tuple[str, ...]] | None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mmwe.corpus.ensure import parse_spec
 from mmwe.datasets.triplets import load_triplets, write_tsv
 from mmwe.fileio import atomic_write
 from mmwe.lm import train
@@ -28,11 +29,10 @@ from .config import (
     MaoConfig,
     MaoRun,
     StudyConfig,
-    builtin_names,
     parse_floats,
     variant_config,
 )
-from .data import prepare_builtin, prepare_openmoji, test_split_triplets
+from .data import prepare_corpus, test_split_triplets
 from .evaluate import evaluate, evaluate_vectors, findings, mcnemar_compare
 from .markdown import markdown
 from .training import Job, Trainer, trained_vectors
@@ -163,18 +163,18 @@ def reproduce_mao(opts: MaoRun = MaoRun(), out: str | Path = "runs/mao", *, log:
     overrides = {} if opts.paper_settings else dict(SMALL_CORPUS_OVERRIDES)
     if opts.epochs is not None:
         overrides["epochs"] = opts.epochs
-    builtin = builtin_names(corpus)  # None: a folder (or the default)
+    spec = parse_spec(corpus or "openmoji")  # a folder or built-in names (mmwe.corpus.ensure)
     base = None if opts.baseline == "none" else opts.baseline
-    if seeds is None and builtin in (None, ("openmoji",)):
+    if seeds is None and (spec.folder is not None or spec.names == ("openmoji",)):
         cfg = MaoConfig(variants=names, triplets=opts.triplets, baseline=base, train_overrides=overrides,
                         lam=opts.lam, seed=opts.seed)
         for n in names:
             variant_config(n, cfg)  # unknown variant / setting: fail before any work
-        if corpus is None or builtin is not None:
-            cdir, auto = prepare_openmoji(out, log, progress=progress)
+        if spec.folder is None:
+            cdir, auto = prepare_corpus(spec, out, log, progress=progress)
             features = features or auto
         else:
-            cdir = Path(corpus)
+            cdir = spec.folder
         result = run(cdir, features, out, cfg, log=log, progress=progress)
         return result, markdown(result)
     scfg = StudyConfig(variants=names, seeds=1 if seeds is None else seeds,
@@ -182,9 +182,6 @@ def reproduce_mao(opts: MaoRun = MaoRun(), out: str | Path = "runs/mao", *, log:
                        lr_grid=parse_floats("--lr-grid", opts.lr_grid),
                        lam_grid=parse_floats("--lambda-grid", opts.lambda_grid), baseline=base,
                        train_overrides=overrides, workers=opts.workers).validate()
-    if builtin is not None or corpus is None:
-        cdir, auto = prepare_builtin(builtin or ("openmoji",), out, log, progress=progress)
-    else:
-        cdir, auto = Path(corpus), None
+    cdir, auto = (spec.folder, None) if spec.folder is not None else prepare_corpus(spec, out, log, progress=progress)
     result = run_study(cdir, features or auto, out, scfg, log=log, progress=progress)
     return result, markdown(result)
