@@ -23,8 +23,8 @@ LAYERS = [
     ("mmwe.vectors",),  # word-vector container and file formats (read by datasets, written by lm)
     ("mmwe.datasets",),  # paired sets, IAPR TC-12, ImageNet concepts, word-similarity and triplet files
     ("mmwe.lm",),  # GRU language models, training loop, checkpoints, data parallelism
+    ("mmwe.neighbors", "mmwe.neighbor_sets"),  # kNN backends (the maps' graph loss uses them); neighbour lists
     ("mmwe.maps",),  # cross-modal maps
-    ("mmwe.neighbors", "mmwe.neighbor_sets"),  # kNN backends; neighbour lists for the explorer
     ("mmwe.metrics",),  # scores
     ("mmwe.experiments",),  # paper reproductions and the demo
     ("mmwe.report",),  # renders saved results

@@ -1,17 +1,16 @@
-"""The training losses of ``lin`` / ``nn`` maps (torch, per mini-batch) and the exact K-NN graph of ``graph``."""
+"""The training losses of ``lin`` / ``nn`` maps (torch, per mini-batch); the K-NN graph of ``graph`` is
+``mmwe.neighbors.knn_graph``."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
 
 from mmwe.errors import MmweError
 from mmwe.maps.config import parse_loss
+from mmwe.neighbors import knn_graph as knn_graph  # the graph of the graph loss (mmwe.maps.knn_graph)
 
 _MASKED = -1e9  # logit of an excluded candidate (finite, so that 0 * log-prob stays 0)
-_GRAPH_BLOCK = 1024  # rows per block of the exact K-NN graph search
 
 
 def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -96,25 +95,6 @@ def graph_loss(anchors: torch.Tensor, neighbours: torch.Tensor, rows: torch.Tens
     out = (nb_rows[None, :] == rows[:, None]) | (nb_rows[None, :] == nb_rows[:, None])  # (A, A)
     out.fill_diagonal_(False)
     return F.cross_entropy(S.masked_fill(out.to(S.device), _MASKED), torch.arange(S.shape[0], device=S.device))
-
-
-def knn_graph(Y: torch.Tensor, k: int, *, block: int = _GRAPH_BLOCK) -> torch.Tensor:
-    """(N, min(k, N-1)) int64: the cosine K nearest *other* rows of every row of Y, nearest first; exact,
-    computed in blocks of rows (memory O(block * N)). The same lists as ``mmwe.neighbors.knn`` up to the order
-    of exactly tied scores (here torch.topk's)."""
-    n = Y.shape[0]
-    k = min(int(k), n - 1)
-    Yn = F.normalize(Y.to(torch.float32), dim=1, eps=1e-8)  # (N, d)
-    out = torch.empty((n, max(k, 0)), dtype=torch.int64, device=Y.device)
-    if k < 1:
-        return out
-    with torch.no_grad():
-        for s in range(0, n, block):
-            S = Yn[s:s + block] @ Yn.T  # (b, N)
-            diag = torch.arange(S.shape[0], device=Y.device)
-            S[diag, diag + s] = -math.inf  # not its own neighbour
-            out[s:s + block] = S.topk(k, dim=1).indices
-    return out
 
 
 def compute_loss(pred: torch.Tensor, target: torch.Tensor, loss: str, margin: float = 0.5, *,

@@ -15,9 +15,10 @@ from mmwe.devices import DEVICES, resolve_device
 from mmwe.errors import MmweError
 from mmwe.maps.closed_form import _fit_closed_form
 from mmwe.maps.config import CLOSED_FORM, PAIRWISE, MapConfig
-from mmwe.maps.losses import _weighted_local, graph_loss, knn_graph
+from mmwe.maps.losses import _weighted_local, graph_loss
 from mmwe.maps.model import _MATRIX_MESSAGES, CrossModalMap, build_network
 from mmwe.maps.normalize import Normalizer, parse_normalize
+from mmwe.neighbors import knn_graph
 from mmwe.validation import check_choice, check_paired
 
 _ADV_SMOOTH = 0.1  # label smoothing of the discriminator (MUSE's default)

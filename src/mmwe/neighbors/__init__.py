@@ -40,8 +40,8 @@ scikit-learn's (chunked, ``working_memory``).
 
 The package, in data-flow order: ``scoring`` (input checks, working rows, the a-priori error bounds of float32 and
 bf16 scores, thread settings), ``rescore`` (the float64 order, re-search of unresolved rows), ``exact`` (the blocked
-candidate search), ``torch_backend``, ``approximate`` (scikit-learn, faiss), ``api`` (``knn``, ``knn_many``,
-backend and precision choice, several processes).
+candidate search), ``torch_backend`` (and ``knn_graph``, the K-NN graph of the ``graph`` map loss), ``approximate``
+(scikit-learn, faiss), ``api`` (``knn``, ``knn_many``, backend and precision choice, several processes).
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ from mmwe.neighbors.api import (
 )
 from mmwe.neighbors.approximate import HnswConfig
 from mmwe.neighbors.scoring import METRICS, PRECISIONS, TIES, Backend, Metric, Precision, Ties, check_knn_input
+from mmwe.neighbors.torch_backend import knn_graph
 
 __all__ = ["BACKENDS", "METRICS", "PRECISIONS", "TIES", "Backend", "HnswConfig", "Metric", "Precision", "Ties",
-           "backend_on", "check_knn_input", "exact_rows", "knn", "knn_many", "knn_recall",
+           "backend_on", "check_knn_input", "exact_rows", "knn", "knn_graph", "knn_many", "knn_recall",
            "overlap_counts", "resolve_precision", "torchrun_ranks"]
