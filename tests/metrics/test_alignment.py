@@ -27,7 +27,7 @@ from mmwe.metrics.alignment import (
     unbiased_cka,
 )
 from mmwe.metrics.overlap import mnno_report, permutation_null
-from tests.test_neighbors import oracle_knn
+from tests.neighbors.conftest import oracle_knn
 
 
 # -- oracles ------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 from mmwe.errors import MmweError
 from mmwe.metrics.overlap import chance_overlap, linear_cka, mnno, mnno_report, mutual_knn, permutation_null
 from mmwe.neighbors import knn
-from tests.test_neighbors import data_with_duplicates, oracle_knn
+from tests.neighbors.conftest import data_with_duplicates, oracle_knn
 
 
 def python_mnno(V, Z, k, metric, include_self) -> float:

@@ -1,5 +1,5 @@
-"""Exact kNN against a slow full-matrix oracle (ties included; float32 and bf16 candidates), plus the faiss / hnsw
-backends and errors."""
+"""mmwe.neighbors.api: knn and exact_rows against a slow full-matrix oracle (ties included; float32 and bf16
+candidates), overlap_counts and the argument errors."""
 
 from __future__ import annotations
 
@@ -7,39 +7,8 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
-from mmwe.neighbors import exact_rows, knn, knn_recall, overlap_counts
-
-
-def oracle_knn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
-    """Full distance matrix in float64 + lexsort (distance, index); self first when included.
-
-    Entries are accumulated one dimension at a time (no BLAS), so identical rows get bit-identical
-    distances and exact ties stay ties.
-    """
-    Y = np.asarray(X, dtype=np.float64)
-    if metric == "cosine":
-        norms = np.linalg.norm(Y, axis=1, keepdims=True)
-        Y = Y / np.where(norms == 0, 1, norms)
-        D = -sum(Y[:, t, None] * Y[None, :, t] for t in range(Y.shape[1]))
-    else:
-        D = sum((Y[:, t, None] - Y[None, :, t]) ** 2 for t in range(Y.shape[1]))
-    n = len(Y)
-    out = np.empty((n, k), dtype=np.int64)
-    for i in range(n):
-        d = D[i].copy()
-        d[i] = -np.inf if include_self else np.inf
-        out[i] = np.lexsort((np.arange(n), d))[:k]
-    return out
-
-
-def data_with_duplicates(seed: int, n: int, d: int, frac: float = 0.25) -> np.ndarray:
-    """Gaussian rows, a fraction of them overwritten by copies of others (exact ties), float32."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d)).astype(np.float32)
-    m = int(frac * n)
-    X[rng.integers(0, n, m)] = X[rng.integers(0, n, m)]
-    return X
-
+from mmwe.neighbors import exact_rows, knn, overlap_counts
+from tests.neighbors.conftest import data_with_duplicates, oracle_knn
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -89,23 +58,6 @@ def test_dot_metric_is_raw_inner_product(precision):
     np.fill_diagonal(G, -np.inf)
     expect = np.array([np.lexsort((np.arange(60), -g))[:3] for g in G])
     np.testing.assert_array_equal(knn(X, 3, metric="dot", block_size=32, precision=precision), expect)
-
-
-@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_faiss_backend_equals_exact_without_ties(metric):
-    X = np.random.default_rng(10).standard_normal((300, 12)).astype(np.float32)
-    for include_self in (False, True):
-        exact = knn(X, 7, metric=metric, include_self=include_self)
-        np.testing.assert_array_equal(knn(X, 7, metric=metric, include_self=include_self, backend="faiss"), exact)
-
-
-def test_hnsw_recall_high_on_small_data():
-    X = np.random.default_rng(11).standard_normal((2000, 16)).astype(np.float32)
-    approx = knn(X, 10, backend="hnsw")
-    assert approx.shape == (2000, 10)
-    assert not (approx == np.arange(2000)[:, None]).any()
-    assert knn_recall(X, approx, sample=300) > 0.9
-    assert knn_recall(X, knn(X, 10), sample=300) == 1.0
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)

@@ -5,7 +5,6 @@ authors' procedure (scikit-learn) on IAPR TC-12."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest
@@ -14,61 +13,11 @@ from mmwe.errors import MmweError
 from mmwe.metrics.overlap import mnno, mnno_report
 from mmwe.neighbors import exact_rows, knn, knn_many, overlap_counts
 from mmwe.threads import thread_limit
+from tests.neighbors.conftest import float64_reference_knn, reference_knn
 
 METRICS = ("cosine", "euclidean", "dot")
 PRECISIONS = ("fp32", "bf16")  # every exactness test runs on both: the same lists
 GRID = np.array(list(itertools.product([-1, 0, 1], repeat=6)), dtype=np.float32)  # (729, 6) all of {-1,0,1}^6
-
-
-# -- the exact reference: Python integers, lower index first ---------------------------------------------
-def exact_keys(X: np.ndarray, metric: str) -> np.ndarray:
-    """(N, N) integer keys, larger = nearer, exact for integer data.
-
-    Cosine is compared as sign(x.y) (x.y)^2 / (|x|^2 |y|^2): within row x the factor 1/|x|^2 is common, and
-    1/|y|^2 becomes an integer over the least common multiple of all |y|^2, so no division is ever rounded.
-    """
-    A = np.asarray(X, dtype=np.int64)
-    assert np.array_equal(A, X), "the reference needs integer data"
-    G = A @ A.T  # exact int64 dot products
-    sq = np.diag(G).copy()
-    if metric == "dot":
-        return G
-    if metric == "euclidean":
-        return 2 * G - sq[:, None] - sq[None, :]  # -|x - y|^2
-    lcm = math.lcm(*[int(v) for v in set(sq.tolist()) if v])
-    over = np.array([lcm // int(v) if v else 0 for v in sq], dtype=np.int64)  # lcm / |y|^2; zero rows score 0
-    return np.sign(G) * G * G * over[None, :]
-
-
-def reference_knn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
-    """Each row's k nearest by (exact key desc, index asc); with include_self the row itself first."""
-    keys = exact_keys(X, metric)
-    n = len(X)
-    out = np.empty((n, k), dtype=np.int64)
-    for i in range(n):
-        others = np.delete(np.arange(n), i)
-        ranked = others[np.lexsort((others, -keys[i, others]))]
-        out[i] = np.concatenate([[i], ranked[: k - 1]]) if include_self else ranked[:k]
-    return out
-
-
-def float64_reference_knn(X: np.ndarray, k: int, metric: str, include_self: bool) -> np.ndarray:
-    """Float data: float64 scores summed one dimension at a time (duplicated rows score bit-identically)."""
-    Y = np.asarray(X, dtype=np.float64)
-    if metric == "euclidean":
-        S = -sum((Y[:, t, None] - Y[None, :, t]) ** 2 for t in range(Y.shape[1]))
-    else:
-        S = sum(Y[:, t, None] * Y[None, :, t] for t in range(Y.shape[1]))
-        if metric == "cosine":
-            sq = np.diag(S).copy()
-            S = S * np.abs(S) / np.outer(sq, sq)
-    n = len(X)
-    out = np.empty((n, k), dtype=np.int64)
-    for i in range(n):
-        s = S[i].copy()
-        s[i] = np.inf if include_self else -np.inf
-        out[i] = np.lexsort((np.arange(n), -s))[:k]
-    return out
 
 
 # -- data with exact ties ----------------------------------------------------------------------------------

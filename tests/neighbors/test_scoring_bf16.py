@@ -13,7 +13,7 @@ import pytest
 from mmwe.errors import MmweError
 from mmwe.neighbors import api, exact, knn, knn_many, resolve_precision, scoring, torch_backend
 from mmwe.threads import thread_limit
-from tests.test_neighbors_exact import float64_reference_knn, reference_knn
+from tests.neighbors.conftest import float64_reference_knn, reference_knn
 
 METRICS = ("cosine", "euclidean", "dot")
 
