@@ -1,19 +1,14 @@
-"""mmwe.validation (matrix, pair, choice, range and k checks), mmwe.fileio.read_npy and mmwe.threads."""
+"""mmwe.validation: the matrix, pair, choice, range and k checks."""
 
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 
 import numpy as np
 import pytest
-import torch
-from threadpoolctl import threadpool_info
 
 from mmwe.errors import MmweError
-from mmwe.fileio import read_npy
-from mmwe.threads import thread_limit
 from mmwe.validation import check_choice, check_k, check_matrix, check_paired, check_range
 
 
@@ -131,66 +126,3 @@ def test_check_k():
     with pytest.raises(MmweError, match=r"^first set: k=10 neighbours need at least 11 rows, got 10; "
                                         r"fix: lower --k or add rows$"):
         check_k(10, 10, name="first set")
-
-
-# -- read_npy ---------------------------------------------------------------------------------------------
-def test_read_npy_reads_and_maps(tmp_path):
-    m = np.arange(12, dtype=np.float32).reshape(4, 3)
-    np.save(tmp_path / "m.npy", m)
-    np.testing.assert_array_equal(read_npy(tmp_path / "m.npy"), m)
-    mapped = read_npy(tmp_path / "m.npy", mmap=True)
-    assert isinstance(mapped, np.memmap) and mapped.mode == "r"
-    np.testing.assert_array_equal(mapped, m)
-
-
-def _npy(tmp_path, name: str, data: bytes):
-    p = tmp_path / name
-    p.write_bytes(data)
-    return p
-
-
-@pytest.mark.parametrize("mmap", [False, True])
-def test_read_npy_errors(tmp_path, mmap):
-    np.save(tmp_path / "good.npy", np.ones((100, 5)))
-    good = (tmp_path / "good.npy").read_bytes()
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    cases = [
-        (tmp_path / "none.npy", r"none\.npy: expected a .npy array, got no such file; fix: check the path$"),
-        (tmp_path, r": expected a .npy array, got a folder; fix: check the path$"),
-        (_npy(tmp_path, "empty.npy", b""), (r"empty\.npy: not a readable \.npy file: expected a \.npy array \(data "
-                                            r"starting with \\x93NUMPY\), got an empty file; fix: save the matrix "
-                                            r"with numpy\.save$")),
-        (_npy(tmp_path, "pickle.npy", pickle.dumps([1, 2])), r"pickle\.npy: .*got pickled data \(never unpickled\)"),
-        (_npy(tmp_path, "text.npy", b"1 2 3\n"), r"text\.npy: .*got other data \(first bytes b'1 2 3\\n'\)"),
-        (_npy(tmp_path, "zip.npy", b"PK\x03\x04rest"), r"zip\.npy: .*got a zip archive \(\.npz\?"),
-        (tmp_path / "obj.npy", (r"obj\.npy: not a readable \.npy file: expected numbers, got dtype object, which "
-                                r"needs pickle, and mmwe reads \.npy files without pickle; fix: re-save it with "
-                                r"np\.save\(path, matrix\.astype\('float32'\)\)$")),
-        (_npy(tmp_path, "cut.npy", good[:-7]), (r"cut\.npy: not a readable \.npy file: expected a \.npy array, got "
-                                                r"a truncated or damaged file \(.*\); fix: write it again with "
-                                                r"numpy\.save")),
-        (_npy(tmp_path, "head.npy", good[:9]), r"head\.npy: not a readable \.npy file: .*truncated or damaged"),
-    ]
-    for path, match in cases:
-        with pytest.raises(MmweError, match=match):
-            read_npy(path, mmap=mmap)
-    with pytest.raises(MmweError, match=r"expected word vectors, got no such file"):
-        read_npy(tmp_path / "none.npy", name="word vectors")
-
-
-# -- thread_limit -----------------------------------------------------------------------------------------
-def _blas_threads() -> set[int]:
-    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
-
-
-def test_thread_limit_sets_and_restores():
-    before, blas = torch.get_num_threads(), _blas_threads()
-    with thread_limit(1):
-        assert torch.get_num_threads() == 1
-        assert _blas_threads() <= {1}
-    assert torch.get_num_threads() == before and _blas_threads() == blas
-    with pytest.raises(RuntimeError), thread_limit(1):
-        raise RuntimeError("boom")
-    assert torch.get_num_threads() == before and _blas_threads() == blas
-    with thread_limit(None):  # None: nothing changes
-        assert torch.get_num_threads() == before and _blas_threads() == blas
