@@ -1,15 +1,12 @@
-"""mmwe.vision backends and registry: the real ImageNet weights classify clear images, and ONNX
-Runtime matches eager torch."""
+"""mmwe.vision backends: the real ImageNet weights classify clear images, and ONNX Runtime matches eager torch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from mmwe.errors import MmweError
-from mmwe.vision import FeatureConfig, load_image, to_model_input, top_classes
+from mmwe.vision import load_image, to_model_input, top_classes
 from tests.conftest import CLEAR_EMOJI
 
 
@@ -53,28 +50,3 @@ def test_onnx_matches_torch(torch_ext, onnx_ext, emoji_pixels, cache_dir):
 
     OnnxExtractor(cache_dir=str(cache_dir))  # second use: loaded, not re-exported
     assert cached[0].stat().st_mtime_ns == mtime
-
-
-def test_registry_is_the_model_list_and_each_spec_builds_its_extractors():
-    from mmwe.vision.registry import MODELS, REGISTRY
-
-    assert MODELS == ("efficientnet-lite0", "mobilenetv2") == tuple(REGISTRY)
-    for name, spec in REGISTRY.items():
-        assert spec.name == name and spec.torch.name == spec.onnx.name == name  # the classes' model names
-        meta = spec.meta()
-        assert len(meta["weights_sha256_16"]) == 16 and meta["normalisation"] and meta["features"]
-    with pytest.raises(MmweError, match=r"--model in \['efficientnet-lite0', 'mobilenetv2'\]"):
-        FeatureConfig(model="resnet").validate()
-
-
-def test_device_comes_from_mmwe_devices_and_onnx_runs_on_the_cpu():
-    import subprocess
-    import sys
-
-    with pytest.raises(MmweError, match="--device cuda: expected --backend torch, got --backend onnx"):
-        FeatureConfig(device="cuda", backend="onnx").validate()
-    code = ("import sys; from mmwe.vision.config import FeatureConfig; "
-            "print(FeatureConfig(device='auto', backend='onnx').run_device(), "
-            "FeatureConfig(device='cpu', backend='torch').run_device(), 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["cpu", "cpu", "False"]  # neither reading imports torch

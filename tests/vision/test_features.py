@@ -1,9 +1,8 @@
-"""mmwe.vision.features: images -> features with skips counted by reason, binarisation, tar shards at any
-thread count, and `mmwe features`."""
+"""mmwe.vision.features: images -> features with skips counted by reason, binarisation, tar shards at any thread
+count."""
 
 from __future__ import annotations
 
-import json
 import tarfile
 from collections import Counter
 from pathlib import Path
@@ -12,15 +11,8 @@ import numpy as np
 import pytest
 
 from mmwe.errors import MmweError
-from mmwe.vision import (
-    FeatureConfig,
-    binarize,
-    extract_images,
-    load_features,
-    load_image,
-    to_model_input,
-)
-from tests.conftest import noise_png, run_cli
+from mmwe.vision import FeatureConfig, binarize, extract_images, load_image, to_model_input
+from tests.conftest import noise_png
 
 
 def test_extract_images_counts_skips(onnx_ext, openmoji, bomb_png, tmp_path):
@@ -52,51 +44,6 @@ def test_binarize_zero_and_median():
     np.testing.assert_array_equal(b, [[0, 1, 0], [1, 0, 0], [1, 0, 1]])
     with pytest.raises(MmweError, match="expected 3 thresholds, got 2"):
         binarize(x, np.array([0.0, 1.0]))
-
-
-# -- CLI -------------------------------------------------------------------------------------------------------
-
-def _tiny_corpus(root: Path, openmoji: Path, bomb: Path) -> Path:
-    """A corpus folder written directly: one Parquet shard + the manifest fields the reader checks."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    (root / "shards").mkdir(parents=True)
-    images = ["abacus", "pin", "bomb", "nopath"]
-    paths = [str(openmoji / "1F9EE.svg"), str(openmoji / "1F9F7.svg"), str(bomb), None]
-    pq.write_table(pa.table({"image": images, "image_path": paths, "sentences": [["an abacus"]] * 4,
-                             "split": ["train"] * 4}), root / "shards" / "part-00000.parquet")
-    manifest = {"format": "mmwe-corpus", "version": 1, "shards": [{"file": "shards/part-00000.parquet",
-                                                                   "records": 4}], "counts": {"images": 4}}
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
-
-
-def test_cli_features(tmp_path, openmoji, bomb_png, cache_dir, capsys):
-    corpus = _tiny_corpus(tmp_path / "c", openmoji, bomb_png)
-    rc = run_cli(["features", str(corpus), "--cache-dir", str(cache_dir), "--batch-size", "2", "--json"])
-    assert rc == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["images"] == 2 and summary["skipped"] == {"no_image_path": 1, "too_many_pixels": 1}
-    keys, m = load_features(corpus / "features" / "efficientnet-lite0.npy")
-    assert keys == ["abacus", "pin"] and m.shape == (2, 1280)
-    meta = json.loads((corpus / "features" / "efficientnet-lite0.meta.json").read_text())
-    assert meta["normalisation"] == "(x/255-0.5)/0.5" and meta["skipped_total"] == 2
-
-    rc = run_cli(["features", str(corpus), "--backend", "torch", "--binarize", "--limit", "1",
-               "--out", str(tmp_path / "b.parquet"), "--json"])
-    assert rc == 0
-    keys_b, b = load_features(tmp_path / "b.parquet")
-    assert keys_b == ["abacus"] and set(np.unique(b)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(b[0], (m[0] > 0).astype(np.float32))
-    assert json.loads(capsys.readouterr().out)["fraction_positive"] == pytest.approx(float(b.mean()))
-
-
-def test_cli_features_errors(tmp_path, capsys):
-    assert run_cli(["features", str(tmp_path)]) == 2
-    assert "expected a corpus folder" in capsys.readouterr().err
-    assert run_cli(["features", str(tmp_path), "--backend", "tf"]) == 2
-    assert "expected --backend in ['onnx', 'torch'], got 'tf'" in capsys.readouterr().err
 
 
 def _emoji_tar_shards(root: Path, openmoji: Path, n: int = 160) -> list[tuple[str, str]]:
@@ -146,19 +93,3 @@ def test_tar_member_unreadable_is_counted(onnx_ext, openmoji, tmp_path):
     run = extract_images(items, onnx_ext, FeatureConfig(batch_size=4, workers=2))
     assert len(run.keys) == 5 and run.keys[0] == "000000001"
     assert sum(run.skipped.values()) == 2 and run.skipped["missing_file"] == 1
-
-
-def test_ensure_features_extracts_once(tmp_path, openmoji, bomb_png, cache_dir, monkeypatch):
-    from mmwe.vision import extract as X
-
-    corpus = _tiny_corpus(tmp_path / "c", openmoji, bomb_png)
-    cfg = FeatureConfig(backend="onnx", cache_dir=str(cache_dir), batch_size=2)
-    seen: list[tuple[int, int, str]] = []
-    out = X.ensure_features(corpus, cfg, progress=lambda *a: seen.append(a))
-    assert out == corpus / "features" / "efficientnet-lite0.npy" and not X.partial_dir(out).exists()
-    assert seen[-1] == (4, 4, "image features")  # every record counted, skipped ones too
-    keys, m = load_features(out)
-    direct = X.extract_corpus(corpus, cfg)
-    assert keys == direct.keys == ["abacus", "pin"] and np.array_equal(m, direct.matrix)
-    monkeypatch.setattr(X, "extract_corpus", lambda *a, **k: pytest.fail("extracted again"))
-    assert X.ensure_features(corpus, cfg) == out  # the file is there: nothing to do
