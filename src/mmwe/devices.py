@@ -4,10 +4,13 @@ distributed world torchrun describes, and of the CPU's bf16 units."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 from mmwe.errors import MmweError
 
-DEVICES = ("auto", "cpu", "cuda")
+Device = Literal["auto", "cpu", "cuda"]  # --device of every command that may run on a GPU
+DEVICES = get_args(Device)
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -28,18 +31,45 @@ def resolve_device(device: str = "auto") -> str:
     return "cpu"
 
 
-def torchrun_rank() -> tuple[int, int] | None:
-    """(RANK, WORLD_SIZE) when started by ``torchrun`` with more than one process, else None."""
+@dataclass(frozen=True)
+class DistributedWorld:
+    """This process in the job torchrun started (one process alone: the defaults)."""
+
+    rank: int = 0  # RANK: this process among all the job's processes
+    size: int = 1  # WORLD_SIZE: processes in the job
+    local_rank: int = 0  # LOCAL_RANK: this process among those of its machine (it picks the GPU)
+
+    def cuda_device(self) -> str:
+        """This rank's GPU: ``cuda:LOCAL_RANK``, modulo the GPUs torch sees (ranks share GPUs when a machine has
+        fewer GPUs than ranks)."""
+        import torch  # heavy: only when a GPU is used
+
+        return f"cuda:{self.local_rank % max(1, torch.cuda.device_count())}"
+
+
+def distributed_world() -> DistributedWorld:
+    """The one reading of torchrun's RANK, WORLD_SIZE and LOCAL_RANK (unset: one process, rank 0); a one-line
+    error for values torchrun never sets. WORLD_SIZE <= 1 is one process, whatever RANK says."""
+    env = os.environ
     try:
-        world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+        world, rank = int(env.get("WORLD_SIZE", "1")), int(env.get("RANK", "0"))
     except ValueError:
         raise MmweError(f"expected integer RANK and WORLD_SIZE (set by torchrun), got RANK="
-                        f"{os.environ.get('RANK')!r} WORLD_SIZE={os.environ.get('WORLD_SIZE')!r}") from None
+                        f"{env.get('RANK')!r} WORLD_SIZE={env.get('WORLD_SIZE')!r}") from None
     if world <= 1:
-        return None
+        return DistributedWorld()
     if not 0 <= rank < world:
         raise MmweError(f"expected 0 <= RANK < WORLD_SIZE, got RANK={rank} WORLD_SIZE={world}")
-    return rank, world
+    local = env.get("LOCAL_RANK", "0")
+    if not local.isdigit():
+        raise MmweError(f"expected a non-negative integer LOCAL_RANK (set by torchrun), got LOCAL_RANK={local!r}")
+    return DistributedWorld(rank, world, int(local))
+
+
+def torchrun_rank() -> tuple[int, int] | None:
+    """(RANK, WORLD_SIZE) of ``distributed_world()`` when torchrun started more than one process, else None."""
+    world = distributed_world()
+    return (world.rank, world.size) if world.size > 1 else None
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from mmwe.devices import distributed_world
 from mmwe.errors import MmweError, OutputError, is_write_fault
 
 try:
@@ -163,7 +164,7 @@ def lock_output(path: str | os.PathLike) -> Path:
     """
     p = Path(path)
     key = str(p.absolute())
-    other_rank = os.environ.get("WORLD_SIZE", "1") not in ("", "0", "1") and os.environ.get("RANK", "0") != "0"
+    other_rank = distributed_world().rank != 0
     if fcntl is None or other_rank or key in _LOCKS:
         return _LOCKS[key][1] if key in _LOCKS else lock_file(p)
     lock = lock_file(p)

@@ -11,12 +11,13 @@ so after the reduction all ranks apply the same update and stay bit-identical to
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from mmwe.devices import distributed_world
 
 
 @dataclass
@@ -32,13 +33,13 @@ class World:
 
 def init_from_env(device: torch.device) -> World:
     """Join the process group torchrun (or ``spawn_train``) described in the environment; World() when alone."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size <= 1:
+    ranks = distributed_world()
+    if ranks.size <= 1:
         return World()
     owned = not dist.is_initialized()
     if owned:
         if device.type == "cuda":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(ranks.cuda_device())
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return World(dist.get_rank(), dist.get_world_size(), owned)
 

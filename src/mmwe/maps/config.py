@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
+from mmwe.devices import DEVICES, Device
 from mmwe.errors import MmweError
 from mmwe.maps.normalize import parse_normalize
 from mmwe.validation import check_choice, check_range
@@ -46,7 +47,7 @@ class MapConfig:
     val_fraction: float = 0.1  # rows held out for early stopping; 0 = no split, train all `epochs`
     patience: int = 5  # stop after this many epochs without a better validation loss
     seed: int = 0  # seeds initialisation, the validation split, shuffling and dropout
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # where lin/nn train: auto = cuda when present (fp32, fused Adam)
+    device: Device = "auto"  # where lin/nn train: auto = cuda when present (fp32, fused Adam)
     normalize: str = ""  # vecmap preprocessing of X and Y, in order: unit,center,unitdim,centeremb; "" = none
 
     def __post_init__(self) -> None:
@@ -61,7 +62,7 @@ class MapConfig:
         """Raise MmweError (expected / got / fix) for any setting outside its range; return self."""
         check_choice("model", self.model, MODELS)
         check_choice("activation", self.activation, ACTIVATION_NAMES)
-        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        check_choice("device", self.device, DEVICES)
         parse_normalize(self.normalize)
         terms = parse_loss(self.loss)
         if self.model == "nn" and not 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from mmwe.devices import cpu_flags, resolve_device, torchrun_rank
+from mmwe.devices import cpu_flags, distributed_world, resolve_device
 from mmwe.errors import MmweError
 from mmwe.neighbors.approximate import HnswConfig, _knn_faiss, _knn_hnsw, _knn_sklearn
 from mmwe.neighbors.exact import _exact_lists, _exact_order, _knn_exact
@@ -187,11 +187,11 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], No
 
 
 def torchrun_ranks(backend: str = "exact", ties: str = "index") -> int:
-    """How many ranks ``torchrun`` started (``mmwe.devices.torchrun_rank``; 1 when alone), without importing
+    """How many ranks ``torchrun`` started (``mmwe.devices.distributed_world``; 1 when alone), without importing
     torch; an error when the search asked for cannot be split over them. With more than one, join with
     ``mmwe.lm.ddp.init_from_env(torch.device("cpu"))`` (gloo: the lists travel on the CPU) and pass the World to
     ``knn_many(..., world=)``."""
-    ranks = (torchrun_rank() or (0, 1))[1]
+    ranks = distributed_world().size
     if ranks > 1 and (backend not in ("exact", "torch") or ties != "index"):
         raise MmweError(f"torchrun splits the exact search (backend exact or torch, ties index) over its ranks, got "
                         f"backend {backend}, ties {ties}; fix: run it as one process")
@@ -217,7 +217,7 @@ def _spread(X: np.ndarray, k: int, world, *, metric: Metric = "cosine", include_
         if backend == "exact":
             Y, sq, lists = _exact_lists(X, k, metric, include_self, block_size, progress, precision, share)
         else:  # each rank on its own GPU when there are GPUs
-            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+            device = distributed_world().cuda_device() if torch.cuda.is_available() else "cpu"
             Y, sq, lists = _torch_search(X, k, metric, include_self, block_size, progress, precision, share, device)
         parts = [torch.from_numpy(a) for a in (lists.scores, lists.index, lists.runner)]
         if world.rank == 0:

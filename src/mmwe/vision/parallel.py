@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmwe.devices import DistributedWorld, distributed_world
 from mmwe.errors import MmweError
 from mmwe.vision.backends import FeatureExtractor, make_extractor
 from mmwe.vision.config import FeatureConfig
@@ -44,9 +45,8 @@ def extractor_for(cfg: FeatureConfig, rank: int, world: int) -> FeatureExtractor
     """The extractor of process ``rank``: an equal share of the CPU cores, or its own GPU when there are several."""
     device = cfg.run_device()
     if device == "cuda" and world > 1:
-        import torch
-
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
+        ranks = distributed_world()  # torchrun's LOCAL_RANK; in a local spawn (--processes) the GPU of rank
+        device = (ranks if ranks.size > 1 else DistributedWorld(rank, world, rank)).cuda_device()
     threads = cfg.num_threads or (max(1, len(os.sched_getaffinity(0)) // world) if world > 1 else None)
     return make_extractor(cfg.model, cfg.backend, num_threads=threads, cache_dir=cfg.cache_dir, device=device)
 
