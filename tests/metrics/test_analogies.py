@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from mmwe.cli import main as _main
 from mmwe.datasets.analogies import AnalogySet, load_analogies, parse_analogies
 from mmwe.errors import MmweError
 from mmwe.metrics.analogies import (
@@ -22,6 +21,7 @@ from mmwe.metrics.analogies import (
     evaluate_analogy_sets,
 )
 from mmwe.vectors import Vectors
+from tests.conftest import run_cli as main
 
 GOOGLE_SECTIONS = ["capital-common-countries", "capital-world", "currency", "city-in-state", "family",
                    "gram1-adjective-to-adverb", "gram2-opposite", "gram3-comparative", "gram4-superlative",
@@ -35,13 +35,6 @@ GENSIM_30K = {
     "3cosmul": [(364, 142), (1718, 997), (32, 204), (241, 1962), (259, 83), (99, 771), (33, 347), (604, 728),
                 (172, 428), (307, 623), (1326, 119), (494, 1066), (571, 485), (214, 488)],
 }
-
-
-def main(argv: list[str]) -> int:
-    try:
-        return _main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 def _questions(text: str, name: str = "toy") -> AnalogySet:

@@ -16,7 +16,7 @@ from mmwe.vision import (
     sanitize_svg,
     to_model_input,
 )
-from tests.conftest import noise_png
+from tests.conftest import noise_png, png_bytes
 
 
 def test_svg_is_rasterised_to_224_on_white(openmoji):
@@ -37,7 +37,7 @@ def test_non_square_svg_is_letterboxed(tmp_path):
 
 def test_svg_external_references_are_not_fetched(tmp_path):
     red = tmp_path / "red.png"
-    Image.new("RGB", (8, 8), (255, 0, 0)).save(red)
+    red.write_bytes(png_bytes(color=(255, 0, 0)))
     data_uri = "data:image/png;base64," + base64.b64encode(red.read_bytes()).decode()
     template = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
                 'viewBox="0 0 10 10"><image {attr}="{href}" width="10" height="10"/></svg>')
