@@ -150,3 +150,40 @@ def test_tests_mirror_the_package():
     assert folders and folders <= packages, folders - packages
     names = [f.name for f in tests.rglob("test_*.py")]
     assert len(names) == len(set(names)) and not list(tests.rglob("__init__.py"))
+
+
+# Test files named after no module of their folder's package, and why (keep this list short; a new test goes in
+# tests/<stage>/test_<module>.py, see test_each_test_file_is_named_after_a_module).
+MIRROR_EXCEPTIONS = {
+    "test_bad_inputs.py": "every command's bad input: one line on stderr, exit 2 (cross-cutting)",
+    "test_crash_safe.py": "every writer: whole or absent after a kill (cross-cutting)",
+    "test_faults.py": "injected faults across the commands (cross-cutting)",
+    "test_fuzz.py": "property-based fuzzing of every parser (cross-cutting)",
+    "test_layout.py": "the package layout itself",
+    "test_readme.py": "runs the commands of README.md and docs/usage.md",
+    "neighbors/test_knn_graph.py": "mmwe.neighbors.knn_graph (in torch_backend.py): the maps' graph-loss K-NN graph",
+    "lm/test_models.py": "mmwe.lm.model",
+    "lm/test_train.py": "mmwe.lm.loop's training, data and CLI end to end",
+    "lm/test_train_memmap.py": "training out of core (mmwe.lm.cache read per batch by mmwe.lm.loop)",
+    "lm/test_precision.py": "training in bf16 (mmwe.lm.loop, mmwe.lm.model)",
+}
+
+
+def test_each_test_file_is_named_after_a_module():
+    """tests/<stage>/test_<module>[_<aspect>].py tests src/mmwe/<stage>/<module>.py (a sub-package counts as a
+    module; test_<stage>_<module>.py where another stage has a module of that name, e.g. test_maps_config.py);
+    test_<stage>_<aspect>.py tests the stage as a whole (its command: test_vectors_cli.py); top-level test files
+    test mmwe's top-level modules (test_fileio.py). Shared helpers live in the folder's conftest.py."""
+    tests = Path(__file__).resolve().parent
+    bad = []
+    for f in sorted(tests.rglob("test_*.py")):
+        rel = f.relative_to(tests).as_posix()
+        stage = PKG if f.parent == tests else PKG / f.parent.name
+        names = {p.stem for p in stage.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+        names = (names - {"__init__"}) | ({stage.name} if stage != PKG else set())
+        stem = f.stem.removeprefix("test_")
+        if rel not in MIRROR_EXCEPTIONS and not any(stem == n or stem.startswith(n + "_") for n in names):
+            bad.append(f"tests/{rel}: names no module of {stage.relative_to(SRC).as_posix()}")
+    stale = [k for k in MIRROR_EXCEPTIONS if not (tests / k).is_file()]
+    assert not bad, "\n".join(bad) + "\nrename it after the module it tests, or add it to MIRROR_EXCEPTIONS"
+    assert not stale, f"MIRROR_EXCEPTIONS names files that are gone: {stale}; remove them"
