@@ -122,10 +122,10 @@ def test_reduced_real_run(visual, tmp_path):
     assert saved["experiment"] == "collell-imagined" and saved["findings"].keys() == res["findings"].keys()
 
 
-# -- visual words from a corpus spec (mmwe.experiments.word_visuals) -------------------------------------------
+# -- visual words from a corpus spec (mmwe.experiments.visual_word_source) ---------------------------------
 def test_corpus_spec_and_cnn_errors(tmp_path):
     from mmwe.corpus.ensure import CorpusSpec, builtin_corpora, parse_spec
-    from mmwe.experiments import word_visuals as W
+    from mmwe.experiments import visual_word_source as W
 
     assert parse_spec("openmoji+gemojione") == CorpusSpec(None, ("openmoji", "gemojione"))
     assert {"openmoji", "gemojione", "art4apps"} <= set(builtin_corpora())
@@ -140,7 +140,7 @@ def test_corpus_spec_and_cnn_errors(tmp_path):
 
 
 def test_find_features_takes_the_file_with_most_keys(tmp_path):
-    from mmwe.experiments.word_visuals import find_features
+    from mmwe.experiments.visual_word_source import find_features
 
     feats = tmp_path / "features"
     feats.mkdir()

@@ -52,7 +52,7 @@ from mmwe.datasets.imagenet import class_lemma_vectors, load_imagenet
 from mmwe.datasets.visual_words import paired_words
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
 from mmwe.errors import MmweError
-from mmwe.experiments.word_visuals import VisualWordsConfig, check_cnns, visual_words
+from mmwe.experiments.visual_word_source import VisualWordsConfig, check_cnns, visual_words
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import MapConfig, fit_map, untrained_map
 from mmwe.metrics.overlap import chance_overlap, mnno
@@ -108,7 +108,7 @@ class CollellConfig:
     min_images: int = 3  # a visual word needs this many images
 
     def words_source(self) -> VisualWordsConfig:
-        """Where the visual word vectors come from (``mmwe.experiments.word_visuals``)."""
+        """Where the visual word vectors come from (``mmwe.experiments.visual_word_source``)."""
         return VisualWordsConfig(corpus=self.corpus or "openmoji", cache_dir=self.cache_dir,
                                  min_images=self.min_images)
 

@@ -9,8 +9,9 @@
 6. Mao et al. on the built-in OpenMoji corpus (five models + GloVe, triplets and word similarity).
 
 The visual words use the OpenMoji corpus and EfficientNet-Lite0 features that Mao et al. need anyway
-(``mao.prepare_openmoji``: built and extracted once under ``out``), not the five-corpus union, whose features
-take ~20 min a CNN; ``words_corpus`` names another corpus folder instead.
+(``mao.prepare_corpus``: built once in ``out/corpora/openmoji`` by `mmwe.corpus.ensure`, features extracted once
+by `mmwe.vision.extract.ensure_features`), not the five-corpus union, whose features take ~20 min a CNN;
+``words_corpus`` names another corpus (a folder or built-in names) instead.
 
 `run` returns the run folders; the report over them is rendered by ``mmwe.report`` (the CLI does both).
 """
@@ -20,25 +21,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from mmwe.corpus.ensure import ensure
 from mmwe.experiments import collell, imagined, mao
+from mmwe.experiments.config import DemoConfig  # noqa: F401 (its home is the torch-free config)
 from mmwe.progress import Progress
-
-
-@dataclass
-class DemoConfig:
-    """What the demo runs and where it writes."""
-
-    out: str = "runs/demo"  # Folder for every run folder and, from the CLI, report.html.
-    iapr_dir: str | None = None  # IAPR TC-12 CSV folder (default: $MMWE_IAPR_DIR or ../shared/data/iaprtc12;
-    # skipped when absent).
-    skip_mao: bool = False  # Leave out the Mao et al. training runs.
-    collell_epochs: int | None = None  # Map training epochs (default: the authors' 50).
-    skip_words: bool = False  # Leave out the visual-word runs (experiment 1 on words, experiment 2's visual half,
-    # the imagined vectors).
-    words_corpus: str | None = None  # corpus folder of the visual words; None: the OpenMoji corpus built under out
 
 
 def default_iapr_dir() -> Path:
@@ -76,9 +64,9 @@ def run(cfg: DemoConfig, progress: Progress | None = None, log: Callable[[str], 
     runs: list[Path] = []
     words_corpus = None
     if cfg.words_corpus is not None and not cfg.skip_words:
-        words_corpus = Path(cfg.words_corpus)
+        words_corpus = ensure(cfg.words_corpus, out / "corpora", log=lambda m: log(f"[demo] {m}"), progress=progress)
     elif not (cfg.skip_words and cfg.skip_mao):  # the OpenMoji corpus and features serve both
-        words_corpus = mao.prepare_openmoji(out, log, progress=progress)[0]
+        words_corpus = mao.prepare_corpus("openmoji", out, log, progress=progress)[0]
     for name, ccfg in collell_jobs(cfg, log, None if cfg.skip_words else words_corpus):
         log(f"[demo] {name} ...")
         collell.save(collell.run(ccfg.validate(), progress, log=log), out / name)
@@ -89,7 +77,7 @@ def run(cfg: DemoConfig, progress: Progress | None = None, log: Callable[[str], 
         runs.append(out / "collell-imagined")
     if not cfg.skip_mao:
         log("[demo] mao (five language models on the openmoji corpus) ...")
-        corpus, feats = mao.prepare_openmoji(out, log, progress=progress)
+        corpus, feats = mao.prepare_corpus("openmoji", out, log, progress=progress)
         mcfg = mao.MaoConfig(train_overrides=dict(mao.SMALL_CORPUS_OVERRIDES))
         mao.run(corpus, feats, out / "mao", mcfg, log=log, progress=progress)
         runs.append(out / "mao")

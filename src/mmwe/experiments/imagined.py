@@ -38,7 +38,7 @@ import numpy as np
 
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.errors import MmweError
-from mmwe.experiments.word_visuals import VisualWordsConfig, check_cnns, visual_words
+from mmwe.experiments.visual_word_source import VisualWordsConfig, check_cnns, visual_words
 from mmwe.fileio import atomic_write, json_ready
 from mmwe.maps import CrossModalMap, MapConfig, fit_map, untrained_map
 from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
@@ -60,7 +60,7 @@ class ImaginedConfig:
     visual: tuple[str, ...] = ()  # visual word-vector files (`mmwe vectors visual`), one per CNN
     visual_names: tuple[str, ...] = ()  # a name per file (default: the file stem)
     corpus: str | None = None  # no files: visual words built from this corpus (folder or built-in names joined by
-    #                            "+", see mmwe.experiments.word_visuals), one set per CNN of ``cnns``
+    #                            "+", see mmwe.experiments.visual_word_source), one set per CNN of ``cnns``
     cnns: tuple[str, ...] = ("efficientnet-lite0",)  # with ``corpus``: the CNNs (features extracted when missing)
     cache_dir: str = "runs/cache"  # with ``corpus``: built-in corpora and their features are kept here
     min_images: int = 3  # with ``corpus``: a visual word needs this many images

@@ -8,7 +8,7 @@ import pytest
 
 from mmwe.corpus.ensure import CorpusSpec, parse_spec
 from mmwe.errors import MmweError
-from mmwe.experiments.word_visuals import VisualWordsConfig, corpus_folder
+from mmwe.experiments.visual_word_source import VisualWordsConfig, corpus_folder
 
 
 def test_builtin_corpus_is_built_in_a_fresh_cache_dir_then_reused(tmp_path):
