@@ -1,195 +1,20 @@
-"""Markdown / HTML report writer."""
+"""mmwe.report end to end on real runs (Collell experiments 1 and 2 on IAPR TC-12, a trained Mao run, bridge and
+imagined runs): the explorer's lists are the runs' k-NN, every kind of run is reported, what is absent is said,
+and `mmwe report`."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from _report_runs import EXP1_ARGS, report_runs
 
-from mmwe.errors import MmweError
-from mmwe.report import Section, format_cell, markdown_table, write_markdown_table, write_report
-
-ROWS = [
-    {"dataset": "iaprtc12", "map": "lin", "mnno": 0.51234, "n": 10, "p": None},
-    {"dataset": "a|b", "map": "nn", "mnno": math.nan, "n": 3, "p": 0.04},
-]
-
-
-def test_markdown_table_layout_and_formatting():
-    text = markdown_table(ROWS, ["dataset", ("mnno", "mNNO(X,Y)"), "n", "p"])
-    lines = text.splitlines()
-    assert lines[0] == "| dataset | mNNO(X,Y) | n | p |"
-    assert lines[1] == "|---|---|---|---|"
-    assert lines[2] == "| iaprtc12 | 0.512 | 10 | n/a |"
-    assert lines[3] == "| a\\|b | n/a | 3 | 0.040 |"  # the pipe is escaped, NaN prints n/a
-    assert len(lines) == 4
-
-
-def test_default_columns_are_first_row_keys():
-    assert markdown_table(ROWS).splitlines()[0] == "| dataset | map | mnno | n | p |"
-
-
-def test_format_cell():
-    assert format_cell(True) == "yes" and format_cell(1.0, 1) == "1.0" and format_cell("x") == "x"
-
-
-def test_write_markdown_table_atomic(tmp_path):
-    p = write_markdown_table(ROWS, ["map", "n"], tmp_path / "t.md")
-    assert p.read_text() == "| map | n |\n|---|---|\n| lin | 10 |\n| nn | 3 |\n"
-    assert [f.name for f in tmp_path.iterdir()] == ["t.md"]  # no temp file left behind
-    with pytest.raises(MmweError, match="does not exist"):
-        write_markdown_table(ROWS, ["map"], tmp_path / "missing" / "t.md")
-
-
-class _Collect(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.cells, self.tags = [], []
-
-        self.in_td = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.in_td = tag == "td"
-
-    def handle_endtag(self, tag):
-        self.in_td = False
-
-    def handle_data(self, data):
-        if self.in_td:
-            self.cells.append(data)
-
-
-def test_write_report_md_and_html(tmp_path):
-    secs = [Section("Exp 1", "Some <b>text</b>.", ROWS, ["dataset", "mnno"]),
-            {"title": "Notes", "text": "only prose"}]
-    md, page = write_report(tmp_path, secs, title="Collell")
-    m = md.read_text()
-    assert m.startswith("# Collell\n") and "## Exp 1" in m and "| iaprtc12 | 0.512 |" in m and "## Notes" in m
-    h = page.read_text()
-    assert "&lt;b&gt;text&lt;/b&gt;" in h  # prose is escaped, not interpreted
-    p = _Collect()
-    p.feed(h)
-    assert p.cells == ["iaprtc12", "0.512", "a|b", "n/a"]
-    assert p.tags.count("table") == 1
-
-
-def test_write_report_errors(tmp_path):
-    with pytest.raises(MmweError, match="existing run folder"):
-        write_report(tmp_path / "nope", [])
-    with pytest.raises(MmweError, match="report section"):
-        write_report(tmp_path, [{"heading": "x"}])
-
-
-# -- neighbour sets (the explorer's data) -------------------------------------------------------------------
-from mmwe.datasets.iaprtc12 import iapr_item_names, load_iaprtc12  # noqa: E402
-from mmwe.neighbor_sets import neighbour_set, read_neighbour_set, write_neighbour_set  # noqa: E402
-from mmwe.report.explorer import apply_label_names, read_label_names  # noqa: E402
-
-
-def _toy_spaces(n=60, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    return {"x": X, "y": rng.normal(size=(n, 4)), "fx": X @ rng.normal(size=(5, 4)) + 0.5 * rng.normal(size=(n, 4))}
-
-
-@pytest.mark.parametrize("include_self", [False, True])
-def test_neighbour_set_lists_are_the_knn_of_all_rows(include_self, tmp_path):
-    from mmwe.neighbors import knn
-
-    spaces = _toy_spaces()
-    names = [f"item{i}" for i in range(60)]
-    view = {"label": "v", "columns": ["x", "y", "fx"], "headers": ["X", "Y", "f(X)"], "mnno": {}}
-    s = neighbour_set(title="toy", names=names, spaces=spaces, views=[view], k=4, include_self=include_self,
-                      cap=25, seed=3)
-    assert s["capped"] and len(s["query"]) == 25 and s["n_total"] == 60
-    rows = np.array(s["rows"])
-    assert (np.diff(rows) > 0).all() and [names[r] for r in rows] == s["names"]
-    for name, X in spaces.items():
-        want = knn(X, 4, metric="cosine", include_self=include_self)  # searched among all 60 rows
-        for qi, p in enumerate(s["query"]):
-            assert rows[s["spaces"][name][qi]].tolist() == want[rows[p]].tolist()
-    if include_self:
-        assert all(s["spaces"]["x"][qi][0] == p for qi, p in enumerate(s["query"]))
-    again = read_neighbour_set(write_neighbour_set(s, tmp_path / "nb.json"))
-    assert again == s
-
-
-def test_neighbour_set_uncapped_mean_nno_is_the_mnno():
-    from mmwe.metrics.overlap import mnno
-
-    spaces = _toy_spaces(n=40)
-    s = neighbour_set(title="toy", names=[str(i) for i in range(40)], spaces=spaces, views=[], k=5,
-                      include_self=True, cap=500)
-    assert not s["capped"] and len(s["query"]) == 40
-    nno = [len(set(a) & set(b)) / 5 for a, b in zip(s["spaces"]["x"], s["spaces"]["fx"])]
-    assert np.mean(nno) == pytest.approx(mnno(spaces["x"], spaces["fx"], k=5, include_self=True))
-
-
-def test_neighbour_set_errors():
-    spaces = _toy_spaces(n=20)
-    with pytest.raises(MmweError, match="expected 19 rows in space"):
-        neighbour_set(title="t", names=["a"] * 19, spaces=spaces, views=[], k=3)
-    with pytest.raises(MmweError, match="view columns among the spaces"):
-        neighbour_set(title="t", names=["a"] * 20, spaces=spaces, views=[{"columns": ["x", "z", "fx"]}], k=3)
-    with pytest.raises(MmweError, match="explorer cap of at least 1"):
-        neighbour_set(title="t", names=["a"] * 20, spaces=spaces, views=[], k=3, cap=0)
-
-
-def test_label_names(tmp_path):
-    labels = [[3, 0], [], [1]]
-    assert iapr_item_names(labels) == ["#1: 0 3", "#2: (no labels)", "#3: 1"]
-    nset = {"rows": [0, 2], "labels": [[0, 3], [1]], "names": ["#1: 0 3", "#3: 1"]}
-    (tmp_path / "names.txt").write_text("sky\ntree\nman\nwall\n")
-    named = apply_label_names(nset, read_label_names(tmp_path / "names.txt"))
-    assert named["names"] == ["#1: sky, wall", "#3: tree"] and nset["names"][0] == "#1: 0 3"
-    with pytest.raises(MmweError, match="label name for every label id up to 3, got 2 names"):
-        apply_label_names(nset, ["sky", "tree"])
-    (tmp_path / "bad.txt").write_text("sky\n\nman\n")
-    with pytest.raises(MmweError, match=r"bad.txt:2: expected one label name per line"):
-        read_label_names(tmp_path / "bad.txt")
-    (tmp_path / "nb.json").write_text('{"format": "other"}')
-    with pytest.raises(MmweError, match="format 'mmwe-neighbors'"):
-        read_neighbour_set(tmp_path / "nb.json")
-
-
-# -- run folders --------------------------------------------------------------------------------------------
-def test_load_run_errors(tmp_path):
-    from mmwe.report.runs import load_run, load_runs
-
-    with pytest.raises(MmweError, match="expected a run folder, got nothing there"):
-        load_run(tmp_path / "nope")
-    with pytest.raises(MmweError, match="expected results.json in the run folder"):
-        load_run(tmp_path)
-    (tmp_path / "results.json").write_text("{not json")
-    with pytest.raises(MmweError, match="expected JSON, got a parse error"):
-        load_run(tmp_path)
-    (tmp_path / "results.json").write_text('{"rows": [{"x": 1}]}')
-    with pytest.raises(MmweError, match="collell reproduction .* or of the Mao et al"):
-        load_run(tmp_path)
-    with pytest.raises(MmweError, match="at least one run folder"):
-        load_runs([])
-
-
-def test_plots_are_inline_svg():
-    from mmwe.report import plots
-
-    rows = [{"dataset": "d", "direction": "I->T", "map": "lin", "mnno_x_fx": 0.3, "mnno_y_fx": 0.1, "mnno_x_y": 0.2}]
-    a, b = plots.mnno_plot(rows, 0.05, title="t"), plots.mnno_plot(rows, 0.05, title="t")
-    assert a.startswith("<svg ") and "<?xml" not in a and "DOCTYPE" not in a and a.rstrip().endswith("</svg>")
-    ids = lambda s: set(__import__("re").findall(r'id="([^"]+)"', s))  # noqa: E731
-    assert ids(a) and not ids(a) & ids(b)  # two figures on one page: no id clash
-    curves = {"A": [{"step": 2, "loss": 3.0, "tokens_per_s": 10.0}, {"epoch": 0, "step": 2, "val_loss": 2.5}]}
-    assert "<svg " in plots.curves_plot(curves, title="c")
-    assert "<svg " in plots.throughput_plot({"A": 10.0}, curves, title="t")
-
+from mmwe.datasets.iaprtc12 import iapr_item_names, load_iaprtc12
+from tests.report.conftest import _Collect
 
 # -- real runs: collell exp 1 (IAPR TC-12), exp 2 and a trained Mao run ---------------------------------------
-from _report_runs import EXP1_ARGS, report_runs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
