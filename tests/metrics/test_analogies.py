@@ -1,6 +1,7 @@
-"""Tests of mmwe.datasets.analogies, mmwe.metrics.analogies and `mmwe eval-analogies`: the question format and its
-errors, small cases with a known answer, a slow per-question oracle, gensim's evaluate_word_analogies on small sets
-and on the real GloVe 6B 50d (both methods), and the paired McNemar test against scipy and a hand computation."""
+"""Tests of mmwe.metrics.analogies and `mmwe eval-analogies`: small cases with a known answer, a slow per-question
+oracle, gensim's evaluate_word_analogies on small sets and on the real GloVe 6B 50d (both methods), and the paired
+McNemar test against scipy and a hand computation. (The question format:
+tests/datasets/test_datasets_analogies.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from mmwe.datasets.analogies import AnalogySet, load_analogies, parse_analogies
+from mmwe.datasets.analogies import AnalogySet, load_analogies
 from mmwe.errors import MmweError
 from mmwe.metrics.analogies import (
     analogy_outcomes,
@@ -22,11 +23,8 @@ from mmwe.metrics.analogies import (
 )
 from mmwe.vectors import Vectors
 from tests.conftest import run_cli as main
+from tests.datasets.conftest import GOOGLE_SECTIONS, _questions
 
-GOOGLE_SECTIONS = ["capital-common-countries", "capital-world", "currency", "city-in-state", "family",
-                   "gram1-adjective-to-adverb", "gram2-opposite", "gram3-comparative", "gram4-superlative",
-                   "gram5-present-participle", "gram6-nationality-adjective", "gram7-past-tense", "gram8-plural",
-                   "gram9-plural-verbs"]
 # gensim 4.4.0 evaluate_word_analogies on GloVe 6B 50d, restrict_vocab=30000, per section (correct, incorrect);
 # 3CosMul: the same loop with most_similar_cosmul on the first 30000 words (test_matches_gensim_full_set checks both).
 GENSIM_30K = {
@@ -35,10 +33,6 @@ GENSIM_30K = {
     "3cosmul": [(364, 142), (1718, 997), (32, 204), (241, 1962), (259, 83), (99, 771), (33, 347), (604, 728),
                 (172, 428), (307, 623), (1326, 119), (494, 1066), (571, 485), (214, 488)],
 }
-
-
-def _questions(text: str, name: str = "toy") -> AnalogySet:
-    return parse_analogies(text.encode(), name=name, path=f"{name}.txt")
 
 
 def _write_w2v(path: Path, vec: Vectors) -> Path:
@@ -105,42 +99,6 @@ def _random_case(seed: int, n_words: int = 300, dim: int = 8, n_q: int = 120, va
             lines.append(f": part{i // (n_q // 3)}")
         lines.append(" ".join(pool[j] if rng.random() > 0.06 else pool[-1] for j in rng.integers(0, len(pool), 4)))
     return Vectors(words, matrix), _questions("\n".join(lines) + "\n")
-
-
-# -- the question format ------------------------------------------------------------------------------------------
-def test_builtin_google_set():
-    aset = load_analogies("google")
-    assert len(aset) == 19544 and aset.sections == GOOGLE_SECTIONS
-    assert aset.questions[0] == ("Athens", "Greece", "Baghdad", "Iraq")
-    assert np.bincount(aset.section).tolist()[:5] == [506, 4524, 866, 2467, 506]
-
-
-def test_parse_blank_lines_crlf_and_repeated_sections():
-    aset = _questions(": one\r\na b c d\r\n\r\n  \r\n: two\r\ne f g h\n: one\ni j k l\n")
-    assert aset.sections == ["one", "two", "one"] and aset.section.tolist() == [0, 1, 2]
-    assert aset.questions[1] == ("e", "f", "g", "h")
-
-
-@pytest.mark.parametrize("text, line, match", [
-    (": s\na b c d\na b c\n", 3, "expected 4 words `a b c d`"),
-    (": s\na b c d e\n", 2, "expected 4 words"),
-    ("a b c d\n", 1, "expected a section header `: NAME` before the first question"),
-    (": s\n:nospace x y z\n", 2, "expected a section header `: NAME`"),
-    (": s\na b c d\n: \n", 3, "expected a section header"),
-])
-def test_malformed_lines_name_file_and_line(text, line, match):
-    with pytest.raises(MmweError, match=match) as exc:
-        _questions(text)
-    assert str(exc.value).startswith(f"toy.txt:{line}: ")
-
-
-def test_bad_files():
-    with pytest.raises(MmweError, match="toy.txt:2: expected UTF-8 text, got byte 0xff"):
-        parse_analogies(b": s\na b \xff d\n", name="toy", path="toy.txt")
-    with pytest.raises(MmweError, match="got no question"):
-        _questions(": only a header\n\n")
-    with pytest.raises(MmweError, match="neither a built-in question set nor an existing file"):
-        load_analogies("no-such-set")
 
 
 # -- known answers -------------------------------------------------------------------------------------------------
