@@ -1,5 +1,5 @@
-"""Shared by the tests of mmwe.datasets (and the metrics built on them): the sections of the Google analogy set and a
-question set parsed from text."""
+"""Shared by the tests of mmwe.datasets (and the metrics built on them): the sections of the Google analogy set, a
+question set parsed from text, a UTF-8 file writer."""
 
 from __future__ import annotations
 
@@ -13,3 +13,8 @@ GOOGLE_SECTIONS = ["capital-common-countries", "capital-world", "currency", "cit
 
 def _questions(text: str, name: str = "toy") -> AnalogySet:
     return parse_analogies(text.encode(), name=name, path=f"{name}.txt")
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
