@@ -78,15 +78,10 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     (console if needed <= console.width else Console(width=needed)).print(table)
 
 
-NONE = "–"  # a value that could not be computed (its reason is printed under the table)
-
-
-def fmt(x, spec: str = ".3f") -> str:
-    return NONE if x is None else format(x, spec)
-
-
-def print_notes(rows: list[dict], name) -> None:
-    """One line per row with a ``note`` (why a value is missing), under its table."""
-    notes = [f"{NONE} {name(r)}: {r['note']}" for r in rows if r.get("note")]
-    if notes:
-        sys.stdout.write("\n".join(notes) + "\n")
+def print_summary(items: Iterable[Any]) -> None:
+    """What a command prints (``mmwe.report.commands.Printout``): lines and tables, in order."""
+    for item in items:
+        if isinstance(item, str):
+            sys.stdout.write(item + "\n")
+        else:
+            print_table(item.title, item.columns, item.rows, header=item.header)

@@ -1,54 +1,76 @@
-"""`mmwe eval-words`: word-similarity benchmarks (Spearman / Pearson, CI, Steiger test vs the first set)."""
+"""`mmwe eval-words|eval-analogies|eval-triplets` (vector sets side by side) and `mmwe mnno A B` (paired sets)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from mmwe.cli.app import app
-from mmwe.cli.console import NONE, fmt, print_json, print_notes, print_table
-from mmwe.cli.options import at_least, one_of, unicode_errors_option
-from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, load_benchmark
-from mmwe.vectors import load
+from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar
+from mmwe.cli.options import config_options
+from mmwe.metrics.config import AnalogyRun, MnnoRun, TripletRun, WordsimRun
+from mmwe.report.evaluation import analogy_printout, mnno_printout, triplet_printout, wordsim_printout
 
-_BENCH = f"Built-in ({', '.join(BUILTIN_BENCHMARKS)}) or a `w1 w2 score` file; repeatable. Default: all built-ins."
+_ROWS = "Print JSON rows instead of a table."
 
 
 @app.command("eval-words")
-def eval_words(
-    vectors: Annotated[list[str], typer.Argument(help="Vector files or built-in names (e.g. glove-6b-50d).")],
-    benchmark: Annotated[list[str] | None, typer.Option("--benchmark", "-b", help=_BENCH)] = None,
-    similarity: Annotated[str, typer.Option(help="cosine or euclidean (negative distance).")] = "cosine",
-    case_sensitive: Annotated[bool, typer.Option("--case-sensitive", help="Keep the case of benchmark words.")] = False,
-    impute_mean: Annotated[bool, typer.Option("--impute-mean", help="Score pairs with a missing word using the mean "
-                                                                 "vector instead of skipping them.")] = False,
-    ci: Annotated[bool, typer.Option("--ci", help="Bootstrap 95% CI of Spearman (resampled pairs).")] = False,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for --ci.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    limit: Annotated[int | None, typer.Option(help="Read only the first N vectors of each set.")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON rows instead of a table.")] = False,
-    unicode_errors: Annotated[str, unicode_errors_option()] = "strict",
-) -> None:
+@config_options(WordsimRun, json=_ROWS)
+def eval_words(cfg: WordsimRun, json: bool = False) -> None:
     """Spearman/Pearson of word-pair ratings vs vector similarity; Steiger's p of each set vs the first (*: p<0.05)."""
-    from mmwe.metrics.wordsim import evaluate_sets  # scipy.stats: a second to import
+    from mmwe.metrics.wordsim import word_similarity  # scipy.stats: a second to import
 
-    one_of("--similarity", similarity, ("cosine", "euclidean"))
-    at_least("--n-boot", n_boot, 1)
-    benches = [load_benchmark(b, lowercase=not case_sensitive) for b in benchmark or BUILTIN_BENCHMARKS]
-    sets = [(name, load(name, limit=limit, unicode_errors=unicode_errors)) for name in vectors]
-    rows = evaluate_sets(sets, benches, similarity=similarity, impute_mean=impute_mean, ci=ci, n_boot=n_boot, seed=seed)
-    if json:
-        return print_json(rows)
-    several = len(vectors) > 1  # one set: its name goes in the title, keeping the table narrow
-    title = f"word similarity, {similarity}{', mean-imputed' if impute_mean else ''}"
-    cols = ["vectors"] * several + ["benchmark", "spearman", "pearson", "found/pairs"] + ["95% CI"] * ci
-    table = []
-    for r in rows:
-        cells = [r["vectors"]] * several + [r["benchmark"], fmt(r["spearman"], ".4f"), fmt(r["pearson"], ".4f"),
-                                            f"{r['found']}/{r['pairs']}"]
-        cells += [NONE if r.get("ci_low") is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"] if ci else []
-        p = r.get("p_vs_first")
-        table.append(cells + ["-" if p is None else f"{p:.3g}{'*' if p < 0.05 else ''}"] * several)
-    print_table(title if several else f"{vectors[0]}: {title}", cols + ["p vs first"] * several, table)
-    print_notes(rows, lambda r: f"{r['vectors'] + ' ' if several else ''}{r['benchmark']}")
+    rows = word_similarity(cfg)
+    print_json(rows) if json else print_summary(wordsim_printout(rows, cfg))
+
+
+@app.command("eval-analogies")
+@config_options(AnalogyRun, json=_ROWS)
+def eval_analogies(cfg: AnalogyRun, json: bool = False) -> None:
+    """Analogy accuracy a : b :: c : ? per section and in total; McNemar's exact p of each set vs the first on the
+    questions both answer (*: p<0.05)."""
+    from mmwe.metrics.analogies import analogy_rows  # scipy.stats: a second to import
+
+    with progress_bar(disable=json) as bar:
+        aset, rows = analogy_rows(cfg, progress=bar_callback(bar))
+    print_json(rows) if json else print_summary(analogy_printout(rows, cfg, aset.name))
+
+
+@app.command("eval-triplets")
+@config_options(TripletRun, json="Print JSON rows.")
+def eval_triplets(cfg: TripletRun, json: bool = False) -> None:
+    """Triplet accuracy: fraction of covered triplets where cosdist(base, pos) < cosdist(base, neg)."""
+    from mmwe.metrics.triplets import triplet_rows  # scipy.stats: a second to import
+
+    tset, rows = triplet_rows(cfg)
+    print_json(rows) if json else print_summary(triplet_printout(rows, cfg, tset.name, len(tset)))
+
+
+@app.command("mnno")
+@config_options(MnnoRun, json="Print a JSON object.")
+def mnno(cfg: MnnoRun, json: bool = False) -> None:
+    """Mean nearest-neighbour overlap mNNO^K(A, B) of paired sets, with its chance level.
+
+    mNNO = 1/(K N) sum_i |NN_K(a_i) ∩ NN_K(b_i)| (Collell & Moens 2018).
+
+    By default a point is not its own neighbour (the paper's definition); --include-self: the released code's.
+
+    torchrun --nproc_per_node=N --no-python mmwe mnno A B: the search split over N ranks; rank 0 prints.
+    """
+    from mmwe.metrics.overlap import mnno_inputs, mnno_result  # numpy and threadpoolctl only: no torch on the CPU
+    from mmwe.neighbors import backend_on, torchrun_ranks
+
+    A, B = mnno_inputs(cfg)  # input errors before torch is imported
+    backend, world = backend_on(cfg.device, cfg.backend, cfg.ties), None
+    if torchrun_ranks(backend, cfg.ties) > 1:  # under torchrun: the search split over the ranks (gloo); rank 0 prints
+        import torch
+
+        from mmwe.lm.ddp import init_from_env
+
+        world = init_from_env(torch.device("cpu"))
+    quiet = world is not None and world.rank != 0
+    with progress_bar(disable=json or quiet) as bar:  # the neighbour search, then the shuffles
+        r = mnno_result(cfg, A, B, backend=backend, world=world, progress=bar_callback(bar))
+    if world is not None:
+        from mmwe.lm.ddp import close
+
+        close(world)
+    if not quiet:
+        print_json(r) if json else print_summary(mnno_printout(r))

@@ -1,9 +1,9 @@
 """A command's interface generated from config dataclasses; plus ``--out`` and the one-line range and choice errors.
 
 ``@config_options(Config)`` (or ``"mmwe.module:Config"``) gives a command one parameter per field: ``--kebab-name``,
-the field's default (none: required), a type from its annotation (bool: ``--x/--no-x``; ``tuple[T, ...]``:
-repeatable; ``Literal``: its choices, one line naming them otherwise, unless the config has its own ``validate()``)
-and the field's trailing ``# comment`` as help (continued by comment-only lines right below it).
+the field's default (none: required), a type from its annotation (bool: ``--x``, plus ``--no-x`` when on by
+default; ``tuple[T, ...]``: repeatable; ``Literal``: its choices, one line naming them otherwise, unless the config
+has its own ``validate()``) and the field's trailing ``# comment`` as help (continued by comment-only lines below).
 ``Annotated[T, mmwe.config.Opt(...)]`` adds a short alias, renames the flag, makes the field positional, sets an
 integer minimum or marks an output path (see ``Opt``). Plus ``--config run.toml`` (keys = field names) and
 ``--set key=value``, which set the options' defaults (file < --set < option), and ``json="help"``: ``--json``.
@@ -99,7 +99,7 @@ def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> ins
     base, default, metavar, choices = args[0] if optional else f.type, f.default, f.opt.metavar, None
     names = [flag] if flag else [n for n in f.opt.flags if n.startswith("--")] or ["--" + f.name.replace("_", "-")]
     names += [n for n in f.opt.flags if not n.startswith("--")]
-    if base is bool:
+    if base is bool and default is True:  # off by default: the flag alone (--set x=false undoes a file's x = true)
         names[0] = f"{names[0]}/--no-{names[0][2:]}"
     elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256 (or VECTORS...)
         base, default = list[get_args(base)[0]], default if default is inspect.Parameter.empty else list(default)
@@ -173,6 +173,11 @@ def config_options(*targets: type | str, flags: dict[str, str] | None = None, sk
 
         def command(ctx: typer.Context, config_file: Path | None, set_: list[str] | None, **values):
             given = {n: tuple(v) if isinstance(v, list) else v for n, v in ((n, values.pop(n)) for n in names)}
+            if "cfg" in own and "overrides" in own:  # cfg: targets[0]; overrides: the other targets' settings given
+                first = {f.name for f in dataclasses.fields(classes[0])}
+                return func(**values, cfg=classes[0](**{n: v for n, v in given.items() if n in first}),
+                            overrides={n: v for n, v in given.items()
+                                       if n not in first and ctx.get_parameter_source(n).name != "DEFAULT"})
             if "cfg" in own:
                 return func(**values, cfg=classes[0](**given))
             return func(**values, overrides={n: v for n, v in given.items()

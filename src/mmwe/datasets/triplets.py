@@ -34,9 +34,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 
+from mmwe.config import ARG, Opt
 from mmwe.corpus.openmoji import cldr_annotations, split_of
 from mmwe.corpus.tokenize import tokenize
 from mmwe.errors import MmweError
@@ -114,12 +116,37 @@ def load_triplets(name_or_path: str) -> TripletSet:
 
 
 # -- mining --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ShowRun:
+    """``mmwe triplets show [DATASET]``: the size and the first triplets of a set (optionally exported as TSV)."""
+
+    dataset: Annotated[str, ARG] = "cldr-triplets"  # Built-in name or TSV path.
+    head: int = 10  # How many triplets to print.
+    out: Annotated[str | None, Opt(out=True)] = None  # Also write the whole set as TSV here.
+
+
 @dataclass
 class MineConfig:
-    positives_per_query: int = 3  # top-scoring annotations kept as positives for each query
-    negatives_per_positive: int = 1  # random negatives drawn per (base, positive)
+    positives_per_query: Annotated[int, Opt("--positives")] = 3  # top-scoring annotations kept as positives for
+    # each query
+    negatives_per_positive: Annotated[int, Opt("--negatives")] = 1  # random negatives drawn per (base, positive)
     min_clicks: float = 1.0  # an annotation needs at least this summed click score
     seed: int = 0  # negatives are drawn with random.Random(seed + stable hash of the query)
+
+
+@dataclass(kw_only=True)
+class MineRun(MineConfig):
+    """``mmwe triplets mine CLICKS --out OUT`` (`mine_file`)."""
+
+    clicks: Annotated[str, ARG]  # TSV rows query<TAB>item<TAB>annotation<TAB>clicks.
+    out: Annotated[str, Opt(out=True)]  # Output TSV of triplets.
+
+
+def mine_file(run: MineRun) -> dict:
+    """Mine the click log ``run.clicks`` into the TSV ``run.out``: counts of rows, queries and triplets, and out."""
+    rows = read_clicks(run.clicks)
+    n = write_tsv(mine_triplets(rows, run), run.out)
+    return {"rows": len(rows), "queries": len({r[0] for r in rows}), "triplets": n, "out": run.out}
 
 
 def read_clicks(path: str | Path) -> list[tuple[str, str, str, float]]:

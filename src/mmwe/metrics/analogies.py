@@ -33,17 +33,15 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
 
 import numpy as np
 
 from mmwe.datasets.analogies import AnalogySet, load_analogies
 from mmwe.errors import MmweError
+from mmwe.metrics.config import METHODS, AnalogyRun, Method
 from mmwe.metrics.stats import mcnemar
 from mmwe.progress import Progress, no_progress
 
-Method = Literal["3cosadd", "3cosmul"]
-METHODS = ("3cosadd", "3cosmul")
 COSMUL_EPSILON = 1e-6  # gensim most_similar_cosmul: p_b p_c / (p_a + 1e-6)
 GENSIM_TOPN = 5  # evaluate_word_analogies reads the top 5 answers
 _U32 = 2.0**-24  # unit roundoff of float32
@@ -359,3 +357,10 @@ def evaluate_analogy_sets(sets: list[tuple[str, object]], questions: AnalogySet 
                             "correct_common": c["correct_b"], "p_vs_first": c["p"]})
         rows.extend(block)
     return rows
+
+
+def analogy_rows(cfg: AnalogyRun, progress: Progress | None = None) -> tuple[AnalogySet, list[dict]]:
+    """The analogy set of ``cfg`` and `evaluate_analogy_sets` of its vector sets on it."""
+    aset = load_analogies(cfg.dataset)
+    return aset, evaluate_analogy_sets(cfg.load(cfg.limit), aset, method=cfg.method, restrict_vocab=cfg.restrict_vocab,
+                                       case_sensitive=cfg.case_sensitive, progress=progress)

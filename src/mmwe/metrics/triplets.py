@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mmwe.corpus.tokenize import tokenize
-from mmwe.datasets.triplets import TripletSet
+from mmwe.datasets.triplets import TripletSet, load_triplets
 from mmwe.errors import MmweError
+from mmwe.metrics.config import TripletRun
 from mmwe.metrics.stats import bootstrap_ci, mcnemar
 
 
@@ -136,3 +137,9 @@ def evaluate_triplet_sets(sets: list[tuple[str, object]], tset: TripletSet, *, c
     if rows and all(r["accuracy"] is None for r in rows):
         raise MmweError(rows[0]["note"], path=getattr(sets[0][1], "source", None))
     return rows
+
+
+def triplet_rows(cfg: TripletRun) -> tuple[TripletSet, list[dict]]:
+    """The triplet set of ``cfg`` and `evaluate_triplet_sets` of its vector sets on it."""
+    tset = load_triplets(cfg.dataset)
+    return tset, evaluate_triplet_sets(cfg.load(), tset, ci=cfg.ci, seed=cfg.seed)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Literal
 
 import numpy as np
 
-from mmwe.datasets.wordsim import Benchmark, load_benchmark
+from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS, Benchmark, load_benchmark
 from mmwe.errors import MmweError
+from mmwe.metrics.config import Similarity, WordsimRun
 from mmwe.metrics.stats import bootstrap_ci, pearson, spearman, steiger_z
 
-Similarity = Literal["cosine", "euclidean"]
 
 def _as_benchmark(benchmark: Benchmark | str | os.PathLike) -> Benchmark:
     return benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark)
@@ -216,3 +215,10 @@ def _vs_first(first, vec, bench: Benchmark, similarity: str, impute_mean: bool) 
     except MmweError as exc:  # fewer than 4 pairs known to both sets: no test, the scores stand
         return {"note": f"no test against the first set: {exc.message}"}
     return {"p_vs_first": cmp["p"], "n_vs_first": cmp["n"]}
+
+
+def word_similarity(cfg: WordsimRun) -> list[dict]:
+    """`evaluate_sets` of ``cfg``'s vector sets on its benchmarks (default: every built-in one)."""
+    benches = [load_benchmark(b, lowercase=not cfg.case_sensitive) for b in cfg.benchmark or BUILTIN_BENCHMARKS]
+    return evaluate_sets(cfg.load(cfg.limit), benches, similarity=cfg.similarity, impute_mean=cfg.impute_mean,
+                         ci=cfg.ci, n_boot=cfg.n_boot, seed=cfg.seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from mmwe.errors import MmweError
 from mmwe.validation import check_matrix
 from mmwe.vectors.container import Vectors, first_duplicate
 
-UNICODE_ERRORS = ("strict", "replace", "ignore")  # what `load` does with words that are not valid UTF-8
+UnicodeErrors = Literal["strict", "replace", "ignore"]  # what `load` does with words that are not valid UTF-8
+UNICODE_ERRORS = get_args(UnicodeErrors)
 UTF8_FIX = "fix: re-encode the file as UTF-8, or read it with unicode_errors='replace' (or 'ignore')"
 BOM = b"\xef\xbb\xbf"
 BAD_WORD_TEXT = re.compile(r"[ \t\n\r\v\f]")  # separators of the text/binary formats
