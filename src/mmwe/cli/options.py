@@ -1,15 +1,13 @@
-"""A command's interface generated from config dataclasses; plus ``--out`` and the one-line range and choice errors.
+"""A command's interface generated from config dataclasses (one option a field), with one-line errors.
 
-``@config_options(Config)`` (or ``"mmwe.module:Config"``) gives a command one parameter per field: ``--kebab-name``,
-the field's default (none: required), a type from its annotation (bool: ``--x``, plus ``--no-x`` when on by
-default; ``tuple[T, ...]``: repeatable; ``Literal``: its choices, one line naming them otherwise, unless the config
-has its own ``validate()``) and the field's trailing ``# comment`` as help (continued by comment-only lines below).
-``Annotated[T, mmwe.config.Opt(...)]`` adds a short alias, renames the flag, makes the field positional, sets an
-integer minimum or marks an output path (see ``Opt``). Plus ``--config run.toml`` (keys = field names) and
-``--set key=value``, which set the options' defaults (file < --set < option), and ``json="help"``: ``--json``.
-The command gets ``cfg``, the config built from the options, if it has such a parameter, else ``overrides``, the
-settings given: ``dataclasses.replace(Config(), **overrides)``. Configs are imported: their modules must not import
-torch (``--help`` and input errors must not wait for it).
+``@config_options(Config, ...)`` (a class or ``"mmwe.module:Class"``) gives a command: ``--kebab-name`` per field,
+its default (none: required), a type from the annotation (bool: ``--x``, plus ``--no-x`` when on by default;
+``tuple[T, ...]``: repeatable; ``Literal``: its choices, checked here unless the config has a ``validate()``), the
+field's trailing ``# comment`` as help (continued on comment-only lines below), and what ``mmwe.config.Opt`` says
+(short alias, other flag, positional, integer minimum, output path: mkdir -p + lock). Plus ``--config run.toml`` and
+``--set key=value`` (they set the defaults: file < --set < option) and, with ``json="help"``, ``--json``. The command
+gets ``cfg`` (the first config, built) and/or ``overrides`` (the other settings given). Configs are imported at
+start-up: their modules must not import torch (``--help`` and input errors must not wait for it).
 """
 
 from __future__ import annotations
@@ -58,39 +56,45 @@ def _comments(cls: type) -> dict[str, str]:
         code = textwrap.dedent(inspect.getsource(klass))
         notes = {t.start[0]: (t.string.lstrip("#").strip(), t.line.lstrip().startswith("#"))
                  for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT}
-        for n in ast.parse(code).body[0].body:
+        for n in (n for n in ast.parse(code).body[0].body if isinstance(n, ast.AnnAssign)):
             line, text = n.end_lineno, []
-            while isinstance(n, ast.AnnAssign) and line in notes and (not text or notes[line][1]):
+            while line in notes and (not text or notes[line][1]):
                 text, line = text + [notes[line][0]], line + 1
-            if isinstance(n, ast.AnnAssign):
-                helps[n.target.id] = " ".join(text)
+            helps[n.target.id] = " ".join(text)
     return helps
 
 
 def config_fields(target: type | str, skip: tuple[str, ...] = ()) -> list[ConfigField]:
     """The init fields of dataclass ``target`` (a class or "mmwe.module:Class"), less ``skip``."""
     cls = _class(target)
-    hints, helps = get_type_hints(cls, include_extras=True), _comments(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        if f.init and f.name not in skip:
-            hint = hints[f.name]
-            extra = get_args(hint)[1:] if get_origin(hint) is Annotated else ()
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            out.append(ConfigField(f.name, get_args(hint)[0] if extra else hint,
-                                   inspect.Parameter.empty if default is dataclasses.MISSING else default,
-                                   helps.get(f.name, ""), next((e for e in extra if isinstance(e, Opt)), Opt())))
+    hints, helps, out = get_type_hints(cls, include_extras=True), _comments(cls), []
+    for f in (f for f in dataclasses.fields(cls) if f.init and f.name not in skip):
+        extra = get_args(hints[f.name])[1:] if get_origin(hints[f.name]) is Annotated else ()
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        out.append(ConfigField(f.name, get_args(hints[f.name])[0] if extra else hints[f.name],
+                               inspect.Parameter.empty if default is dataclasses.MISSING else default,
+                               helps.get(f.name, ""), next((e for e in extra if isinstance(e, Opt)), Opt())))
     return out
 
 
 def _check(flag: str, o: Opt, choices: tuple | None):
-    def check(value: Any) -> Any:
-        if o.min is not None:
-            at_least(flag, value, o.min)
-        if choices and value is not None:
-            one_of(flag, value, choices)
-        return _make_parent(flag, value) if o.out else value
+    def check(value: Any) -> Any:  # typer's usage errors take several lines: these take one
+        if o.min is not None and value is not None and value < o.min:
+            raise MmweError(f"{flag}: expected an integer >= {o.min}, got {value}")
+        if choices and value is not None and value not in choices:
+            raise MmweError(f"{flag}: expected {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")
+        return _make_parent(flag, value) if o.out and value is not None else value
     return check
+
+
+def _make_parent(flag: str, value: Any) -> Any:
+    try:
+        Path(value).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MmweError(f"{flag}: cannot create the folder {Path(value).parent} ({exc.strerror or exc}); fix: "
+                        f"choose another {flag}", path=value) from None
+    lock_output(value)  # a second run writing it refuses, naming this one (released when `main` returns)
+    return value
 
 
 def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> inspect.Parameter:
@@ -113,24 +117,22 @@ def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> ins
                              annotation=Annotated[base | None if optional else base, info])
 
 
-def _read_settings(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise MmweError(f"expected a TOML file of settings (key = value), got: {exc}", path=path) from None
-
-
-def _split_settings(items: list[str]) -> dict[str, str]:
-    pairs = [item.partition("=") for item in items]
-    bad = next((k for k, eq, _ in pairs if not eq), None)
-    if bad is not None:
+def _settings(path: Path | None, items: list[str] | None) -> dict[str, Any]:
+    """``--config`` (a TOML file) or ``--set KEY=VALUE`` items, as a dict."""
+    if path is not None:
+        try:
+            return tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise MmweError(f"expected a TOML file of settings (key = value), got: {exc}", path=path) from None
+    pairs = [item.partition("=") for item in items or []]
+    if (bad := next((k for k, eq, _ in pairs if not eq), None)) is not None:
         raise MmweError(f"--set: expected KEY=VALUE, got {bad!r}; fix: e.g. --set lr=0.5")
     return {k.strip(): v.strip() for k, _, v in pairs}
 
 
 def config_options(*targets: type | str, flags: dict[str, str] | None = None, skip: tuple[str, ...] = (),
                    json: str | None = None):
-    """Decorate a command taking ``cfg`` or ``overrides: dict`` with the options of the dataclasses ``targets``
+    """Decorate a command taking ``cfg`` and/or ``overrides: dict`` with the options of the dataclasses ``targets``
     (see the module doc). ``flags`` keeps an older option name (field -> "--flag"); ``skip`` leaves fields out;
     ``json``: the help of a ``--json`` flag, passed as ``json``."""
     classes = [_class(t) for t in targets]
@@ -139,11 +141,9 @@ def config_options(*targets: type | str, flags: dict[str, str] | None = None, sk
 
     def use(ctx: typer.Context, settings: dict[str, Any], where: str, *, first: bool) -> None:
         """The settings become the options' defaults (click's default_map): an option given still wins."""
-        params = {p.name: p for p in ctx.command.params if p.name in names}
-        given = {}
+        params, given = {p.name: p for p in ctx.command.params if p.name in names}, {}
         for key, value in settings.items():
-            name = key.replace("-", "_")
-            if name not in params:
+            if (name := key.replace("-", "_")) not in params:
                 raise MmweError(f"{where}: expected a setting among {', '.join(params)}, got {key!r}")
             multiple = params[name].multiple and not isinstance(value, list)  # --set hidden=512,256
             given[name] = [v for v in str(value).strip("[]()").split(",") if v.strip()] if multiple else value
@@ -151,76 +151,40 @@ def config_options(*targets: type | str, flags: dict[str, str] | None = None, sk
 
     def from_file(ctx: typer.Context, path: Path | None) -> None:
         if path is not None:  # --set wins over the file, whatever their order on the line
-            use(ctx, _read_settings(path), str(path), first=True)
+            use(ctx, _settings(path, None), str(path), first=True)
 
     def from_set(ctx: typer.Context, items: list[str] | None) -> None:
-        use(ctx, _split_settings(items or []), "--set", first=False)
+        use(ctx, _settings(None, items), "--set", first=False)
 
-    kw = inspect.Parameter.KEYWORD_ONLY
+    def eager(name: str, flag: str, annotation: Any, **kw) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            annotation, typer.Option(flag, is_eager=True, rich_help_panel=_FILES, **kw)])
+
     generated = [_param(f, (flags or {}).get(f.name), panel, validates) for f, panel, validates in fields] + [
-        inspect.Parameter("config_file", kw, default=None, annotation=Annotated[Path | None, typer.Option(
-            "--config", help="TOML file of settings (key = value).", is_eager=True, callback=from_file,
-            rich_help_panel=_FILES)]),
-        inspect.Parameter("set_", kw, default=None, annotation=Annotated[list[str] | None, typer.Option(
-            "--set", metavar="KEY=VALUE", help="Change one setting; repeatable.", is_eager=True, callback=from_set,
-            rich_help_panel=_FILES)]),
-        inspect.Parameter("ctx", kw, annotation=typer.Context)]
-    generated += [inspect.Parameter("json", kw, default=False, annotation=Annotated[bool, typer.Option(
-        "--json", help=json)])] if json else []
+        eager("config_file", "--config", Path | None, help="TOML file of settings (key = value).", callback=from_file),
+        eager("set_", "--set", list[str] | None, metavar="KEY=VALUE", help="Change one setting; repeatable.",
+              callback=from_set),
+        inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
+    generated += [inspect.Parameter("json", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                    annotation=Annotated[bool, typer.Option("--json", help=json)])] if json else []
 
     def decorate(func):
         own = inspect.signature(func, eval_str=True).parameters
+        first = {f.name for f in dataclasses.fields(classes[0])} if "cfg" in own else set()
 
         def command(ctx: typer.Context, config_file: Path | None, set_: list[str] | None, **values):
             given = {n: tuple(v) if isinstance(v, list) else v for n, v in ((n, values.pop(n)) for n in names)}
-            if "cfg" in own and "overrides" in own:  # cfg: targets[0]; overrides: the other targets' settings given
-                first = {f.name for f in dataclasses.fields(classes[0])}
-                return func(**values, cfg=classes[0](**{n: v for n, v in given.items() if n in first}),
-                            overrides={n: v for n, v in given.items()
-                                       if n not in first and ctx.get_parameter_source(n).name != "DEFAULT"})
-            if "cfg" in own:
-                return func(**values, cfg=classes[0](**given))
-            return func(**values, overrides={n: v for n, v in given.items()
-                                             if ctx.get_parameter_source(n).name != "DEFAULT"})
+            if "cfg" in own:  # the first config, built from its options
+                values["cfg"] = classes[0](**{n: v for n, v in given.items() if n in first})
+            if "overrides" in own:  # the other settings given (options at their defaults were not)
+                values["overrides"] = {n: v for n, v in given.items()
+                                       if n not in first and ctx.get_parameter_source(n).name != "DEFAULT"}
+            return func(**values)
 
-        mine = [p.replace(kind=kw) for p in own.values() if p.name not in ("overrides", "cfg", "json" * bool(json))]
+        mine = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own.values()
+                if p.name not in ("overrides", "cfg", "json" * bool(json))]
         command.__signature__ = inspect.Signature(mine + generated)
         command.__name__, command.__doc__ = func.__name__, func.__doc__
         return command
 
     return decorate
-
-
-def _make_parent(flag: str, value: Any) -> Any:
-    if value is not None:
-        try:
-            Path(value).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise MmweError(f"{flag}: cannot create the folder {Path(value).parent} ({exc.strerror or exc}); fix: "
-                            f"choose another {flag}", path=value) from None
-        lock_output(value)  # a second run writing it refuses, naming this one (released when `main` returns)
-    return value
-
-
-def out_option(help: str) -> Any:
-    """``--out``: its missing parent folders are created (mkdir -p) and the output locked as soon as it is read."""
-    return typer.Option("--out", help=help, callback=lambda v: _make_parent("--out", v))
-
-
-def unicode_errors_option() -> Any:
-    """``--unicode-errors``, for commands that read word vectors (``mmwe.vectors.load(..., unicode_errors=)``)."""
-    return typer.Option("--unicode-errors", metavar="<strict|replace|ignore>", help="Words in a vector file that are "
-                        "not UTF-8: strict (an error naming the line), replace (U+FFFD, as gensim) or ignore (drop).",
-                        callback=lambda v: one_of("--unicode-errors", v, ("strict", "replace", "ignore")) or v)
-
-
-def at_least(flag: str, value: int | None, low: int) -> None:
-    """A one-line error for an integer option below its minimum (typer's usage errors take several lines)."""
-    if value is not None and value < low:
-        raise MmweError(f"{flag}: expected an integer >= {low}, got {value}")
-
-
-def one_of(flag: str, value: str, choices: tuple[str, ...]) -> None:
-    """A one-line error for a string option outside its choices."""
-    if value not in choices:
-        raise MmweError(f"{flag}: expected {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")
