@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import get_args
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def pair_similarities(vectors, benchmark: Benchmark, *, similarity: Similarity =
                       impute_mean: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(sims, known): model similarity of every pair (NaN where a word is missing and not imputed) and
     whether both words are in the vocabulary. Euclidean similarity is the negative distance."""
-    if similarity not in ("cosine", "euclidean"):
+    if similarity not in get_args(Similarity):
         raise MmweError(f"expected similarity 'cosine' or 'euclidean', got {similarity!r}")
     ia = vectors.indices(p[0] for p in benchmark.pairs)  # (P,) -1 = missing
     ib = vectors.indices(p[1] for p in benchmark.pairs)
