@@ -6,7 +6,7 @@ The public API, in data-flow order (each name loads its module on first use, so 
     vision    extract_corpus, FeatureConfig, load_features   EfficientNet-Lite0 image features
     vectors   load_vectors, save_vectors, Vectors            word-vector container and file formats
     datasets  load_benchmark, load_triplets, load_pair       benchmarks, triplets, paired matrices
-    lm        train, TrainConfig                             Mao et al. language models (Pure text, A, B, C)
+    lm        train_lm (= train), TrainConfig                Mao et al. language models -> (vectors, metrics)
     maps      fit_map, untrained_map, MapConfig, CrossModalMap  text<->vision maps
     neighbors knn                                            exact / faiss / HNSW nearest neighbours
     metrics   mnno, evaluate_wordsim, evaluate_triplets, recall_at_k, ...  (see ``mmwe.metrics``)
@@ -33,7 +33,7 @@ _API = {
     "Vectors": ("mmwe.vectors", "Vectors"),
     "load_benchmark": ("mmwe.datasets.wordsim", "load_benchmark"),
     "load_triplets": ("mmwe.datasets.triplets", "load_triplets"), "load_pair": ("mmwe.datasets.paired", "load_pair"),
-    "train": ("mmwe.lm", "train"), "TrainConfig": ("mmwe.lm", "TrainConfig"),
+    "train_lm": ("mmwe.lm", "train_lm"), "train": ("mmwe.lm", "train"), "TrainConfig": ("mmwe.lm", "TrainConfig"),
     "fit_map": ("mmwe.maps", "fit_map"), "untrained_map": ("mmwe.maps", "untrained_map"),
     "MapConfig": ("mmwe.maps", "MapConfig"), "CrossModalMap": ("mmwe.maps", "CrossModalMap"),
     "knn": ("mmwe.neighbors", "knn"),

@@ -59,7 +59,7 @@ def test_shared_softmax_weight_is_the_embedding_storage():
 
 
 def _loss(m, inp, tgt, feats, full=True):
-    x, _, _ = m(inp, feats)
+    x, _, _ = m.encode(inp, feats)
     return full_softmax_nll(x.reshape(-1, E), tgt.reshape(-1), m.output_weight, m.out_bias.weight).sum()
 
 
@@ -82,7 +82,7 @@ def test_shared_gradient_accumulates_input_and_output_uses():
 def test_forward_backward_shapes(kind):
     m = tiny(kind)
     inp, feats = torch.randint(1, V, (2, 7)), torch.randn(2, FD)
-    x, out, emb = m(inp, feats)
+    x, out, emb = m.encode(inp, feats)
     assert x.shape == (2, 7, E) and out.shape == (2, 7, H) and emb.shape == (2, 7, E)
     loss = x.sum() + (m.image_target(feats).sum() if m.img is not None else 0)
     loss.backward()
@@ -93,11 +93,11 @@ def test_forward_backward_shapes(kind):
 def test_model_a_initial_state_is_relu_of_image_projection():
     m = tiny("A")
     inp, feats = torch.randint(1, V, (2, 4)), torch.randn(2, FD)
-    _, out, _ = m(inp, feats)
+    _, out, _ = m.encode(inp, feats)
     h0 = torch.relu(feats @ m.img.weight.t() + m.img.bias).unsqueeze(0)
     ref, _ = m.gru(m.embed(inp), h0)
     assert torch.allclose(out, ref)
-    _, out_zero, _ = tiny("puretext")(inp)
+    _, out_zero, _ = tiny("puretext").encode(inp)
     ref0, _ = tiny("puretext").gru(tiny("puretext").embed(inp))
     assert torch.allclose(out_zero, ref0)
 

@@ -15,7 +15,8 @@ from mmwe.devices import cpu_bf16_units, cpu_flags
 from mmwe.errors import MmweError
 from mmwe.lm import TrainConfig, train
 from mmwe.lm import loop as L
-from mmwe.lm.data import load_dataset, make_batch
+from mmwe.lm.cache import load_dataset
+from mmwe.lm.data import make_batch
 from mmwe.lm.ddp import World
 from mmwe.lm.model import build_model, sampled_softmax_nll
 from tests.conftest import tiny_corpus as make_corpus
@@ -92,10 +93,10 @@ def test_bf16_runs_the_matmuls_in_bf16_and_keeps_fp32_weights_and_losses(corpus)
     assert all(d == (torch.bfloat16,) * len(d) for n, d in rec.seen if torch.bfloat16 in d)  # no mixed calls
     assert any(d == (torch.float32, torch.float32) for n, d in rec.seen)  # the sampled-softmax logits: fp32
     assert all(p.dtype == torch.float32 for p in st.model.parameters())  # fp32 master weights
-    # the loss itself is fp32: loss_sums under the step's autocast
+    # the loss itself is fp32: the model's loss under the step's autocast
     b = make_batch(st.data.train, np.arange(16), st.data.features, "cpu")
     with st.autocast():
-        lm_sum, _ = L.loss_sums(st.model, b, st.sampler.sample(), st.sampler.log_expected)
+        lm_sum, _ = st.model(b, st.sampler.sample(), st.sampler.log_expected)
     assert lm_sum.dtype == torch.float32
     lm_sum.backward()
     assert all(p.grad is None or p.grad.dtype == torch.float32 for p in st.model.parameters())
@@ -109,12 +110,12 @@ def test_fp32_runs_no_bf16_and_is_unchanged(corpus):
     b = make_batch(st.data.train, np.arange(16), st.data.features, "cpu")
     cands, logq = st.sampler.sample(), st.sampler.log_expected
     with MatmulDtypes() as rec, st.autocast():
-        lm_sum, _ = L.loss_sums(st.model, b, cands, logq)
+        lm_sum, _ = st.model(b, cands, logq)
     assert rec.seen and all(torch.bfloat16 not in d for _, d in rec.seen)
     lm_sum.backward()
     got = {n: p.grad.to_dense().clone() for n, p in st.model.named_parameters() if p.grad is not None}
     st.model.zero_grad(set_to_none=True)
-    x, _, _ = st.model(b.inp, b.feats)  # the code before precisions: no casts, no autocast
+    x, _, _ = st.model.encode(b.inp, b.feats)  # the code before precisions: no casts, no autocast
     m = st.model
     want = sampled_softmax_nll(x[b.mask], b.tgt[b.mask], m.output_weight, m.out_bias.weight, cands, logq).sum()
     assert torch.equal(lm_sum.detach(), want.detach())
@@ -135,7 +136,8 @@ def test_bf16_step_loss_is_close_to_fp32(corpus):
 
 # -- parity of a training run ----------------------------------------------------------------------------------
 def run_pair(corpus, tmp_path, cfg: TrainConfig) -> dict:
-    return {p: train(corpus, None, dataclasses.replace(cfg, precision=p), tmp_path / p) for p in ("fp32", "bf16")}
+    return {p: train(corpus, None, dataclasses.replace(cfg, precision=p), tmp_path / p).metrics
+            for p in ("fp32", "bf16")}
 
 
 def test_bf16_training_keeps_validation_perplexity(tmp_path):

@@ -1,4 +1,5 @@
-"""Training: data and batching, loss normalisation, clipping, outputs, exact resume, 2-process equivalence, CLI."""
+"""Training: data and batching, the model's own loss, clipping, outputs (the returned vectors are those written),
+exact resume, 2-process equivalence, CLI."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.lm import TrainConfig, train
-from mmwe.lm.data import epoch_batches, load_dataset, make_batch
-from mmwe.lm.loop import clip_grad_global_norm, loss_sums
+from mmwe.lm import TrainConfig, train, train_lm
+from mmwe.lm.cache import load_dataset
+from mmwe.lm.data import epoch_batches, make_batch
+from mmwe.lm.loop import clip_grad_global_norm
 from tests.conftest import TINY_WORDS as WORDS
 from tests.conftest import run_cli
 from tests.conftest import tiny_corpus as make_corpus
@@ -73,7 +75,7 @@ def test_model_b_supervises_the_state_after_the_last_word(corpus):
     m = build_model(small(model="B"), len(data.vocab), data.features.shape[1])
     idx = np.arange(5)
     batch = make_batch(data.train, idx, data.features, "cpu")
-    _, aux = loss_sums(m, batch, None, None)
+    _, aux = m(batch)
     want = 0.0
     for i in idx:  # each sentence alone, unpadded
         s = data.train.tokens[data.train.offsets[i]:data.train.offsets[i + 1]]
@@ -90,11 +92,11 @@ def test_full_softmax_loss_sum_matches_per_sentence(corpus):
 
     m = build_model(small(model="puretext"), len(data.vocab), 0)
     idx = np.arange(4)
-    lm, _ = loss_sums(m, make_batch(data.train, idx, None, "cpu"), None, None)
+    lm, _ = m(make_batch(data.train, idx, None, "cpu"))
     want = 0.0
     for i in idx:
         s = data.train.tokens[data.train.offsets[i]:data.train.offsets[i + 1]].tolist()
-        x, _, _ = m(torch.tensor([[2, *s]]))
+        x, _, _ = m.encode(torch.tensor([[2, *s]]))
         logits = x[0] @ m.embed.weight.t() + m.out_bias.weight.squeeze(1)
         want += float(torch.nn.functional.cross_entropy(logits, torch.tensor([*s, 3]), reduction="sum").detach())
     assert float(lm.detach()) == pytest.approx(want, rel=1e-5)
@@ -115,7 +117,7 @@ def test_clip_global_norm_counts_duplicate_sparse_rows_once_summed():
 # -- runs ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("model", ["puretext", "A", "B", "C"])
 def test_each_model_trains_and_writes_its_run_folder(corpus, tmp_path, model):
-    m = train(corpus, None, small(model=model, share=model != "C"), tmp_path / "run")
+    vec, m = train_lm(corpus, None, small(model=model, share=model != "C"), tmp_path / "run")
     run = tmp_path / "run"
     for name in ("config.json", "vocab.tsv", "metrics.jsonl", "metrics.json", "vectors.txt", "vectors.bin",
                  "model.pt", "checkpoints/last.pt", "checkpoints/best.pt"):
@@ -128,13 +130,18 @@ def test_each_model_trains_and_writes_its_run_folder(corpus, tmp_path, model):
     assert kv.vector_size == 8 and set(kv.index_to_key) == set(WORDS)
     best = torch.load(run / "model.pt", weights_only=True)["model"]["embed.weight"][4:]
     assert np.allclose(kv[kv.index_to_key[0]], best[0].numpy(), atol=1e-6)
+    assert vec.words == kv.index_to_key and np.array_equal(vec.matrix, best.numpy())  # returned = written, bit for bit
+    from mmwe.vectors import load
+
+    text = load(str(run / "vectors.txt"))
+    assert text.words == vec.words and np.array_equal(text.matrix, vec.matrix)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines if "val_loss" in x] == [0, 1]
 
 
 def test_training_lowers_validation_loss(tmp_path):
     c = make_corpus(tmp_path / "c", n_img=200)  # ~66 steps over 6 epochs
-    m = train(c, None, small(model="puretext", epochs=6, patience=6, lr=1.0), tmp_path / "r")
+    m = train(c, None, small(model="puretext", epochs=6, patience=6, lr=1.0), tmp_path / "r").metrics
     hist = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if "val_loss" in x]
     assert m["val_loss"] == min(h["val_loss"] for h in hist)
     assert m["val_loss"] < hist[0]["val_loss"] - 0.5 and m["val_loss"] < np.log(24) - 0.5  # well below uniform
@@ -145,7 +152,7 @@ def test_resume_continues_bit_identically(corpus, tmp_path):
     train(corpus, None, cfg, tmp_path / "full")
     train(corpus, None, dataclasses.replace(cfg, max_steps=5), tmp_path / "part")
     assert torch.load(tmp_path / "part" / "checkpoints" / "last.pt", weights_only=True)["position"]["step"] == 5
-    m = train(corpus, None, dataclasses.replace(cfg, resume=True), tmp_path / "part")
+    m = train(corpus, None, dataclasses.replace(cfg, resume=True), tmp_path / "part").metrics
     assert m["steps"] == 10
     a, b = last_model(tmp_path / "full"), last_model(tmp_path / "part")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -165,7 +172,7 @@ def test_two_processes_match_one(corpus, tmp_path):
     from mmwe.lm.loop import spawn_train
 
     cfg = small(model="C", share=True, max_steps=6)
-    one = train(corpus, None, cfg, tmp_path / "one")
+    one = train(corpus, None, cfg, tmp_path / "one").metrics
     spawn_train(2, corpus, None, cfg, tmp_path / "two")
     a, b = last_model(tmp_path / "one"), last_model(tmp_path / "two")
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
@@ -201,7 +208,7 @@ def test_training_reports_progress_through_a_callback(corpus, tmp_path):
     calls = []
     cfg = TrainConfig(model="puretext", emb_dim=8, proj=8, hidden=8, negatives=5, batch_size=32, min_count=1,
                       epochs=1, device="cpu", threads=1, checkpoint_every=0)
-    metrics = train(corpus, None, cfg, tmp_path / "p", progress=lambda d, t, w: calls.append((d, t, w)))
+    metrics = train(corpus, None, cfg, tmp_path / "p", progress=lambda d, t, w: calls.append((d, t, w))).metrics
     assert len(calls) == metrics["steps"] > 0
     assert [d for d, _, _ in calls] == list(range(1, len(calls) + 1)) and calls[-1][1] == len(calls)
     assert calls[0][2].startswith("epoch 1/1 loss ")

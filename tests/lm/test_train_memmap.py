@@ -1,6 +1,7 @@
-"""Out-of-core training (``TrainConfig(memmap=True)``, mmwe.lm.cache): the cache holds exactly the in-memory
-examples, float32 features train bit-identically, float16 / bits stores, cache reuse and invalidation, resume,
-2-process equivalence on the memory-mapped path, the CLI flags, and the CUDA-only pieces that can run on CPU."""
+"""Out-of-core training (``TrainConfig(memmap=True)``, mmwe.lm.cache): the same token cache read per batch instead
+of held in memory; float32 features train bit-identically, float16 / bits stores, cache reuse and invalidation,
+resume, 2-process equivalence out of core, the CLI flags, and the CUDA-only pieces that can run on CPU. (That the
+cache holds exactly the corpus's examples: tests/lm/test_cache.py, against a slow reference.)"""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ import torch
 
 from mmwe.errors import MmweError
 from mmwe.lm import train
-from mmwe.lm.cache import FeatureRows, FileRows, cache_dir, cached_dataset
-from mmwe.lm.data import load_dataset, make_batch
+from mmwe.lm.cache import FeatureRows, FileRows, cache_dir, load_dataset
+from mmwe.lm.data import make_batch
 from mmwe.lm.loop import clip_grad_global_norm, make_optimizer
+from tests.lm.test_cache import recount
 from tests.lm.test_train import last_model, make_corpus, run_cli, small
 
 
@@ -30,44 +32,10 @@ def corpus(tmp_path_factory) -> Path:
     return make_corpus(tmp_path_factory.mktemp("mm") / "c", featured=30)
 
 
-def no_val_corpus(d: Path) -> Path:
-    """A corpus without a val split (validation is held out by seed) plus test-split records that are ignored."""
-    c = make_corpus(d)
-    f = c / "shards" / "part-00000.parquet"
-    t = pq.read_table(f).to_pydict()
-    t["split"] = ["test" if i % 10 == 3 else "train" for i in range(len(t["image"]))]
-    t["sentences"][5] = ["!!!", *t["sentences"][5]]  # a sentence with no word: skipped as empty
-    pq.write_table(pa.table(t), f)
-    return c
-
-
-def same_examples(a, b) -> None:
-    for name in ("tokens", "offsets", "image", "lengths"):
-        assert np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name))), name
-
-
-@pytest.mark.parametrize("model", ["puretext", "A"])
-@pytest.mark.parametrize("which", ["val_split", "held_out"])
-def test_cache_holds_exactly_the_in_memory_examples(corpus, tmp_path, model, which):
-    c = corpus if which == "val_split" else no_val_corpus(tmp_path / "c")
-    cfg = small(model=model, val_fraction=0.2, seed=3)
-    mem = load_dataset(c, None, cfg)
-    mm = cached_dataset(c, None, dataclasses.replace(cfg, memmap=True, feature_store="float32"))
-    same_examples(mem.train, mm.train)
-    same_examples(mem.val, mm.val)
-    assert isinstance(mm.train.tokens, FileRows) and mm.train.tokens.dtype == np.int32
-    assert mem.vocab.itos == mm.vocab.itos and np.array_equal(mem.target_counts, mm.target_counts)
-    assert {k: v for k, v in mm.stats.items() if k not in ("cache", "feature_store")} == mem.stats
-    if model == "A":
-        assert np.array_equal(mm.features[np.arange(len(mem.features))], mem.features)
-    else:
-        assert mm.features is None
-
-
 def test_float32_store_trains_bit_identically(corpus, tmp_path):
     cfg = small(model="B", max_steps=9)
-    a = train(corpus, None, cfg, tmp_path / "mem")
-    b = train(corpus, None, dataclasses.replace(cfg, memmap=True, feature_store="float32"), tmp_path / "mm")
+    a = train(corpus, None, cfg, tmp_path / "mem").metrics
+    b = train(corpus, None, dataclasses.replace(cfg, memmap=True, feature_store="float32"), tmp_path / "mm").metrics
     x, y = last_model(tmp_path / "mem"), last_model(tmp_path / "mm")
     assert all(torch.equal(x[k], y[k]) for k in x)
     assert a["val_loss"] == b["val_loss"] and b["cache"].startswith(str(corpus))
@@ -75,14 +43,14 @@ def test_float32_store_trains_bit_identically(corpus, tmp_path):
 
 def test_float16_and_bits_stores(corpus):
     mem = load_dataset(corpus, None, small(model="A"))
-    f16 = cached_dataset(corpus, None, small(model="A", memmap=True, feature_store="float16")).features
-    bits = cached_dataset(corpus, None, small(model="A", memmap=True, feature_store="bits")).features
+    f16 = load_dataset(corpus, None, small(model="A", memmap=True, feature_store="float16")).features
+    bits = load_dataset(corpus, None, small(model="A", memmap=True, feature_store="bits")).features
     rows = np.arange(len(mem.features))
     assert isinstance(f16, FeatureRows) and f16.shape == bits.shape == mem.features.shape
     assert f16[rows].dtype == np.float16 and np.allclose(f16[rows], mem.features, rtol=1e-3, atol=1e-3)
     want = (mem.features > mem.features.astype(np.float64).mean(axis=0).astype(np.float32)).astype(np.uint8)
     assert np.array_equal(bits[rows], want)
-    batch = make_batch(cached_dataset(corpus, None, small(model="A", memmap=True)).train, np.arange(4), f16, "cpu")
+    batch = make_batch(load_dataset(corpus, None, small(model="A", memmap=True)).train, np.arange(4), f16, "cpu")
     assert batch.feats.dtype == torch.float32  # decoded when the batch is made
     assert bits.data.shape == (30, 1)  # 6 dims -> one byte per image
     assert os.path.getsize(f16.data.path) == 30 * 6 * 2
@@ -92,9 +60,9 @@ def test_cache_is_reused_and_invalidated(tmp_path):
     c = make_corpus(tmp_path / "c")
     cfg = small(model="A", memmap=True)
     first = cache_dir(c, None, cfg)
-    cached_dataset(c, None, cfg)
+    load_dataset(c, None, cfg)
     stamp = (first / "meta.json").stat().st_mtime_ns
-    cached_dataset(c, None, cfg)
+    load_dataset(c, None, cfg)
     assert (first / "meta.json").stat().st_mtime_ns == stamp  # written once
     assert cache_dir(c, None, dataclasses.replace(cfg, min_count=2)) != first  # another vocabulary
     assert cache_dir(c, None, dataclasses.replace(cfg, feature_store="bits")) != first
@@ -106,24 +74,25 @@ def test_cache_is_reused_and_invalidated(tmp_path):
     t = pq.read_table(shard).to_pydict()
     t["sentences"][1] = ["w1 w2 w3 w4 w5"]
     pq.write_table(pa.table(t), shard)  # a rebuilt corpus
+    recount(c)
     second = cache_dir(c, None, cfg)
     assert second != first
-    data = cached_dataset(c, None, cfg)
+    data = load_dataset(c, None, cfg)
     assert data.stats["cache"] == str(second) and not any(p.name.startswith(".") for p in (c / "cache").iterdir())
 
 
 def test_missing_features_on_the_memmap_path_is_a_user_error(corpus, tmp_path):
     with pytest.raises(MmweError, match="feature file not found"):
-        cached_dataset(corpus, tmp_path / "nope.npy", small(model="A", memmap=True))
+        load_dataset(corpus, tmp_path / "nope.npy", small(model="A", memmap=True))
     with pytest.raises(MmweError, match="expected a corpus folder"):
-        cached_dataset(tmp_path / "missing", None, small(memmap=True))
+        load_dataset(tmp_path / "missing", None, small(memmap=True))
 
 
 def test_resume_on_the_memmap_path_is_bit_identical(corpus, tmp_path):
     cfg = small(model="C", share=False, max_steps=8, memmap=True)
     train(corpus, None, cfg, tmp_path / "full")
     train(corpus, None, dataclasses.replace(cfg, max_steps=3), tmp_path / "part")
-    m = train(corpus, None, dataclasses.replace(cfg, resume=True), tmp_path / "part")
+    m = train(corpus, None, dataclasses.replace(cfg, resume=True), tmp_path / "part").metrics
     assert m["steps"] == 8
     a, b = last_model(tmp_path / "full"), last_model(tmp_path / "part")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -133,7 +102,7 @@ def test_two_processes_match_one_on_the_memmap_path(corpus, tmp_path):
     from mmwe.lm.loop import spawn_train
 
     cfg = small(model="A", max_steps=6, memmap=True, feature_store="float16")
-    one = train(corpus, None, cfg, tmp_path / "one")
+    one = train(corpus, None, cfg, tmp_path / "one").metrics
     spawn_train(2, corpus, None, cfg, tmp_path / "two")
     a, b = last_model(tmp_path / "one"), last_model(tmp_path / "two")
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
@@ -172,7 +141,7 @@ def test_fused_optimizer_groups_update_like_plain_sgd():
 
 def test_make_batch_pads_each_sentence_as_written(corpus):
     """The vectorised make_batch against a sentence-by-sentence reference, in memory and memory-mapped."""
-    for data in (load_dataset(corpus, None, small()), cached_dataset(corpus, None, small(memmap=True))):
+    for data in (load_dataset(corpus, None, small()), load_dataset(corpus, None, small(memmap=True))):
         ex = data.train
         idx = np.random.default_rng(0).permutation(len(ex))[:17]
         b = make_batch(ex, idx, data.features, "cpu")

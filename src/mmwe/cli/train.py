@@ -37,7 +37,7 @@ def train(
 
     cfg = replace(TrainConfig(), **overrides).validate()
     with progress_bar(disable=json) as bar:
-        metrics = run_train(corpus, features, cfg, out, progress=bar_callback(bar))
+        metrics = run_train(corpus, features, cfg, out, progress=bar_callback(bar)).metrics
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return
     if json:

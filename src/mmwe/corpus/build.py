@@ -26,8 +26,7 @@ from mmwe import __version__ as mmwe_version
 from mmwe.corpus.preprocess import SPLITS, PreprocessConfig, SplitConfig, assign_split, clean_record
 from mmwe.corpus.readers import ReaderSpec, ReadOptions, detect_reader, get_reader
 from mmwe.corpus.record import RawRecord, Record, Tally
-from mmwe.corpus.store import FORMAT, VERSION, ShardWriter, write_token_counts
-from mmwe.corpus.tokenize import Vocabulary
+from mmwe.corpus.store import FORMAT, VERSION, ShardWriter, corpus_vocabulary, write_token_counts
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 
@@ -225,10 +224,10 @@ def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitCon
     return tally, counts, writer.close()
 
 
-def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[dict]) -> dict:
+def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[dict], tmp: Path) -> dict:
     by = counts.by_split
     total = {k: sum(by[s][k] for s in SPLITS) for k in ("images", "sentences", "tokens")}
-    vocab = Vocabulary.build(counts.train_words, pre.min_count)
+    vocab = corpus_vocabulary(tmp, min_count=pre.min_count)  # from the token_counts.tsv just written
     all_words = counts.all_words()
     return {
         "format": FORMAT, "version": VERSION, "mmwe_version": mmwe_version,
@@ -258,11 +257,11 @@ def build_corpus(sources: list[str], out: str | os.PathLike, cfg: BuildConfig | 
     tmp = _start_output(out, cfg.overwrite)
     try:
         tally, counts, shards = _write_records(pairs, cfg, pre, spl, tmp, progress)
-        manifest = _manifest(pairs, cfg, pre, spl, tally, counts, shards)
+        write_token_counts(tmp / "token_counts.tsv", counts.train_words, counts.all_words())
+        manifest = _manifest(pairs, cfg, pre, spl, tally, counts, shards, tmp)
         if manifest["counts"]["images"] == 0:
             raise MmweError(f"expected at least one record to survive, got none ({_why_empty(tally)}); "
                             "check the source format (--reader) and the thresholds", path=pairs[0][0])
-        write_token_counts(tmp / "token_counts.tsv", counts.train_words, counts.all_words())
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
         for f in [tmp / _PROGRESS, *tmp.glob("seen-*.npy")]:
             f.unlink(missing_ok=True)

@@ -123,12 +123,34 @@ def load_token_counts(corpus_dir: str | os.PathLike, *, split: str | None = "tra
     return counts
 
 
+def manifest_min_count(corpus_dir: str | os.PathLike) -> int:
+    """The corpus's own vocabulary threshold: the ``min_count`` its manifest records (``mmwe corpus build``)."""
+    try:
+        return int(read_manifest(corpus_dir)["preprocess"]["min_count"])
+    except (KeyError, TypeError, ValueError):
+        raise MmweError("expected preprocess.min_count in manifest.json, got none; rebuild the corpus or pass "
+                        "--min-count", path=Path(corpus_dir) / "manifest.json") from None
+
+
 def corpus_vocabulary(corpus_dir: str | os.PathLike, *, min_count: int | None = None, max_size: int | None = None,
-                      split: str | None = "train"):
-    """``Vocabulary`` of the corpus: words of the train split seen >= min_count times (manifest's by default)."""
+                      split: str | None = "train", adjust: Counter | None = None) -> Vocabulary:
+    """``Vocabulary`` of the corpus: words of the train split seen >= min_count times (manifest's by default).
+
+    The one vocabulary of mmwe (`mmwe corpus vocab`, the build's manifest, the language-model trainer): counted
+    from token_counts.tsv, which the build wrote (a folder without it: from its shards, as the build counts), plus
+    ``adjust`` (word -> signed count) where a reader trains on other sentences than the train split's
+    (mmwe.lm.cache: held-out validation images, --max-len, records without a split).
+    """
     if min_count is None:
-        min_count = int(read_manifest(corpus_dir)["preprocess"]["min_count"])
-    return Vocabulary.build(load_token_counts(corpus_dir, split=split), min_count, max_size)
+        min_count = manifest_min_count(corpus_dir)
+    if (Path(corpus_dir) / "token_counts.tsv").is_file():
+        counts = load_token_counts(corpus_dir, split=split)
+    else:  # a corpus folder written without it (by hand, or a subset of another): counted as the build counts
+        counts = Counter(w for r in iter_records(corpus_dir) if split is None or r.split == split
+                         for w in " ".join(r.sentences).split())
+    if adjust:
+        counts.update(adjust)
+    return Vocabulary.build(counts, min_count, max_size)
 
 
 # -- reading -------------------------------------------------------------------------------------------------

@@ -1,6 +1,11 @@
 """Training the language models of Mao et al. (NIPS 2016): config, data, loop, checkpoints, data parallelism.
 
-Library API: ``TrainConfig``, ``train(corpus_dir, features_path, cfg, out_dir, progress=None) -> metrics``,
+corpus -> training: mmwe.corpus (tokenised sentences, token_counts.tsv, ``corpus_vocabulary``) -> ``lm.cache``
+(the token cache beside the corpus: vocabulary, encoded examples, features) -> ``lm.data`` (batches) ->
+``lm.model`` (``model(batch)`` -> its losses) -> ``lm.loop`` (SGD steps, validation, checkpoints, the vectors).
+
+Library API: ``TrainConfig``, ``train_lm(corpus_dir, features_path, cfg, out_dir, progress=None) -> Trained``
+(``.vectors``: mmwe.vectors.Vectors, ``.metrics``: the summary dict; ``train`` is the same function),
 ``spawn_train`` (local data-parallel processes), ``build_model``, and ``VARIANTS``, the paper's five rows (puretext,
 A, A-noshare, B, C) as (model, sharing); ``mmwe.experiments.mao.variant_config`` turns a row into a TrainConfig.
 """
@@ -11,8 +16,8 @@ import importlib
 
 from mmwe.lm.config import TrainConfig
 
-_LAZY = {"train": "loop", "spawn_train": "loop", "build_model": "model"}  # torch: imported on first use (the CLI
-# reads TrainConfig without it)
+# torch: imported on first use (the CLI reads TrainConfig without it)
+_LAZY = {"train": "loop", "train_lm": "loop", "Trained": "loop", "spawn_train": "loop", "build_model": "model"}
 
 
 def __getattr__(name: str):
@@ -32,4 +37,4 @@ VARIANTS: dict[str, tuple[str, bool]] = {
 }
 
 
-__all__ = ["TrainConfig", "train", "spawn_train", "build_model", "VARIANTS"]
+__all__ = ["TrainConfig", "Trained", "train", "train_lm", "spawn_train", "build_model", "VARIANTS"]

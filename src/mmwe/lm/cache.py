@@ -1,25 +1,35 @@
-"""Out-of-core training data: the encoded corpus and its image features as memory-mapped files.
+"""The training data of the language models: a corpus encoded once into a token cache beside it, always.
 
-``TrainConfig(memmap=True)`` trains from a cache folder beside the corpus, ``CORPUS/cache/lm-<digest>/``::
+``load_dataset(corpus_dir, features_path, cfg)`` builds (first time) and opens ``CORPUS/cache/lm-<digest>/``::
 
     meta.json                   format, what the digest covers, data stats, array shapes and dtypes
-    vocab.json                  the vocabulary (built on the training sentences, as in memory)
+    vocab.json                  the vocabulary (the corpus's, mmwe.corpus.corpus_vocabulary, see below)
     target_counts.npy           (V,) int64 how often each id is a training target
     train.tokens.bin            (T,) int32 word ids of every training sentence, end to end (no <bos>/<eos>)
     train.offsets.bin           (n + 1,) int64 sentence i is tokens[offsets[i]:offsets[i + 1]]
     train.lengths.bin           (n,) int32 words per sentence (batches are built from it without touching tokens)
     train.image.bin             (n,) int32 feature row of each sentence (-1: puretext)
     val.*.bin                   the same for the validation sentences
-    features.<store>.bin        (N_img, F) float32 | float16, or (N_img, ceil(F / 8)) uint8 bits (``bits``)
+    features.<store>.bin        ``memmap`` only: (N_img, F) float32 | float16, or (N_img, ceil(F / 8)) uint8 bits
     features.threshold.npy      (F,) float32, ``bits`` only: a bit is 1 where the feature exceeds its mean
 
-The folder is written once (streaming: three passes over the Parquet shards, never the whole corpus in memory)
-into a temporary folder that is renamed into place, so a crash leaves no half cache. The digest covers the
-corpus manifest and the size and mtime of its shards, the feature file (and keys) and its store, and every
-setting the encoding depends on (min_count, max_len, val_fraction, seed, with or without features): a rebuilt
-corpus, new features or another vocabulary give another folder (old folders stay until deleted). Examples,
-vocabulary and batch order are exactly those of the in-memory path (``load_dataset``); float32 features train
-bit-identically, float16 and bits do not.
+Examples: every (image, sentence) pair of the train split (val: the corpus's "val" split, else a seeded
+``val_fraction`` of the train images held out), its words as the corpus stores them (tokenised at build time:
+split on spaces, cut at ``max_len``); empty sentences and, for models with images, images without features are
+skipped. The vocabulary is the corpus's own (``corpus_vocabulary``: token_counts.tsv) counted over exactly these
+training sentences: held-out images and words past ``max_len`` are subtracted; ``min_count`` None is the
+manifest's.
+
+Small corpora and large ones take this one path. ``memmap=False`` reads the arrays and the float32 feature file
+into memory; ``memmap=True`` (out of core) reads a batch's rows from the files (``FileRows``) and the features
+from the cache in its ``feature_store`` (float32 trains bit-identically, float16 and bits do not).
+
+The folder is written once (streaming: never the whole corpus in memory) into a temporary folder that is renamed
+into place, so a crash leaves no half cache. The digest covers the corpus manifest, token counts and the size and
+mtime of its shards, the feature file (and keys) and the store, and every setting the encoding depends on
+(min_count, max_len, val_fraction, seed, with or without features): a rebuilt corpus, new features or another
+vocabulary give another folder (old folders stay until deleted). A corpus folder that cannot be written keeps its
+cache under the system's temporary folder.
 """
 
 from __future__ import annotations
@@ -34,28 +44,17 @@ from pathlib import Path
 
 import numpy as np
 
-from mmwe.corpus import read_manifest
-from mmwe.corpus.tokenize import Vocabulary, tokenize
+from mmwe.corpus.store import corpus_vocabulary, iter_records, manifest_min_count, read_manifest
+from mmwe.corpus.tokenize import Vocabulary
 from mmwe.errors import MmweError
 from mmwe.fileio import read_npy
-from mmwe.lm.data import DEFAULT_FEATURES, EOS_ID, Dataset, Examples, iter_corpus
+from mmwe.lm.data import DEFAULT_FEATURES, EOS_ID, Dataset, Examples
 from mmwe.vision.store import keys_path
 from mmwe.vision.store import load_features as read_feature_file
 
-FORMAT = "mmwe-lm-cache-1"
+FORMAT = "mmwe-lm-cache-2"
 _CHUNK = 1 << 16  # feature rows converted at a time; sentences buffered before a write
-
-
-class MappedExamples(Examples):
-    """Examples whose arrays are memory maps, with the lengths stored (not recomputed from the offsets)."""
-
-    def __init__(self, tokens: np.ndarray, offsets: np.ndarray, image: np.ndarray, lengths: np.ndarray):
-        super().__init__(tokens, offsets, image)
-        self._lengths = lengths
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return self._lengths
+_PARTS = {"tokens": np.int32, "offsets": np.int64, "lengths": np.int32, "image": np.int32}
 
 
 class FileRows:
@@ -151,29 +150,47 @@ def _file_id(p: Path) -> list:
     return [p.name, st.st_size, st.st_mtime_ns]
 
 
+def resolved_min_count(corpus_dir, cfg) -> int:
+    """``cfg.min_count``, or the corpus manifest's when None."""
+    return manifest_min_count(corpus_dir) if cfg.min_count is None else int(cfg.min_count)
+
+
+def feature_store(cfg) -> str:
+    """How the cache holds the features: ``cfg.feature_store`` out of core, else the float32 feature file itself."""
+    return cfg.feature_store if cfg.memmap else "float32"
+
+
 def cache_key(corpus_dir: Path, features_path: Path | None, cfg) -> dict:
     """Everything the cached arrays depend on (its sha256 names the folder)."""
     manifest = read_manifest(corpus_dir)
     files = [corpus_dir / s["file"] for s in manifest.get("shards", [])]
     shards = [_file_id(f) for f in files if f.is_file()]
+    counts = corpus_dir / "token_counts.tsv"
     key = {"format": FORMAT, "manifest": hashlib.sha256((corpus_dir / "manifest.json").read_bytes()).hexdigest(),
-           "shards": shards, "min_count": cfg.min_count, "max_len": cfg.max_len, "val_fraction": cfg.val_fraction,
-           "seed": cfg.seed, "features": None}
+           "shards": shards, "token_counts": _file_id(counts) if counts.is_file() else None,
+           "min_count": resolved_min_count(corpus_dir, cfg), "max_len": cfg.max_len,
+           "val_fraction": cfg.val_fraction, "seed": cfg.seed, "features": None}
     if features_path is not None:
         if not features_path.is_file():
             raise MmweError("feature file not found; fix: run `mmwe features CORPUS` first or check the path",
                             path=features_path)
         extra = [_file_id(keys_path(features_path))] if features_path.suffix.lower() == ".npy" else []
         key["features"] = [str(features_path.resolve()), _file_id(features_path), *extra]
-        key["feature_store"] = cfg.feature_store
+        key["feature_store"] = feature_store(cfg) if cfg.memmap else None  # in memory: the file itself
     return key
 
 
 def cache_dir(corpus_dir, features_path, cfg) -> Path:
+    """``CORPUS/cache/lm-<digest>``; under the system's temporary folder when the corpus folder is read-only."""
     corpus_dir = Path(corpus_dir)
     fpath = _features_path(corpus_dir, features_path, cfg)
     digest = hashlib.sha256(json.dumps(cache_key(corpus_dir, fpath, cfg), sort_keys=True).encode()).hexdigest()
-    return corpus_dir / "cache" / f"lm-{digest[:16]}"
+    beside = corpus_dir / "cache" / f"lm-{digest[:16]}"
+    if beside.is_dir() or os.access(corpus_dir / "cache" if (corpus_dir / "cache").is_dir() else corpus_dir,
+                                    os.W_OK):
+        return beside
+    where = hashlib.sha256(str(corpus_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mmwe-lm-cache-{os.getuid()}" / where / beside.name
 
 
 def _features_path(corpus_dir: Path, features_path, cfg) -> Path | None:
@@ -183,26 +200,34 @@ def _features_path(corpus_dir: Path, features_path, cfg) -> Path | None:
 
 
 # -- building ----------------------------------------------------------------------------------------------
-def _split_mask(corpus_dir: Path, val_fraction: float, seed: int) -> tuple[np.ndarray | None, str]:
-    """Which train records are held out (a bool per train record), as ``data._split_records`` decides."""
-    n_train, has_val = 0, False
-    for _, _, split in iter_corpus(corpus_dir):
+def _iter_corpus(corpus_dir: Path):
+    """(image, sentences, split) of every record of the corpus folder."""
+    for r in iter_records(corpus_dir):
+        yield r.image, r.sentences, r.split
+
+
+def _split_mask(corpus_dir: Path, val_fraction: float, seed: int) -> tuple[np.ndarray | None, str, bool]:
+    """Which train records are held out (a bool per train record): none when the corpus has a "val" split,
+    else a seeded ``val_fraction`` of them (at least one); and whether some record has no split (trained on)."""
+    n_train, has_val, no_split = 0, False, False
+    for _, _, split in _iter_corpus(corpus_dir):
         n_train += split in (None, "train")
         has_val = has_val or split == "val"
+        no_split = no_split or split is None
     if has_val:
-        return None, "corpus"
+        return None, "corpus", no_split
     if n_train < 2:
         raise MmweError(f"expected at least 2 training images, got {n_train}; use a larger corpus")
     n_val = max(1, int(round(val_fraction * n_train)))
     held = np.zeros(n_train, dtype=bool)
     held[np.random.default_rng(seed).permutation(n_train)[:n_val]] = True
-    return held, f"held out {n_val} train images"
+    return held, f"held out {n_val} train images", no_split
 
 
 def _records(corpus_dir: Path, held: np.ndarray | None):
     """(record, part) with part "train" | "val" | None (test split: not used), in corpus order."""
     t = 0
-    for rec in iter_corpus(corpus_dir):
+    for rec in _iter_corpus(corpus_dir):
         split = rec[2]
         if split in (None, "train"):
             part = "val" if held is not None and held[t] else "train"
@@ -212,11 +237,29 @@ def _records(corpus_dir: Path, held: np.ndarray | None):
         yield rec, part
 
 
+def _count_adjustment(corpus_dir: Path, held: np.ndarray | None, max_len: int | None,
+                      no_split: bool) -> Counter | None:
+    """What to add to the corpus's train counts (token_counts.tsv: every word of the train split) to count the
+    words trained on: minus the held-out images' words and the words past ``max_len``, plus those of records
+    without a split. None: nothing to add."""
+    if held is None and max_len is None and not no_split:
+        return None
+    adjust: Counter = Counter()
+    for (_, sentences, split), part in _records(corpus_dir, held):
+        for s in sentences:
+            words = s.split()
+            if split == "train":
+                adjust.subtract(words)
+            if part == "train":
+                adjust.update(words[:max_len])
+    return adjust
+
+
 class _PartWriter:
     """Appends encoded sentences of one part (train or val) to its .bin files."""
 
     def __init__(self, folder: Path, part: str):
-        self.files = {n: open(folder / f"{part}.{n}.bin", "wb") for n in ("tokens", "offsets", "lengths", "image")}
+        self.files = {n: open(folder / f"{part}.{n}.bin", "wb") for n in _PARTS}
         self.buf: dict[str, list] = {"tokens": [], "lengths": [], "image": []}
         self.n, self.total = 0, 0
         self.files["offsets"].write(np.zeros(1, dtype=np.int64).tobytes())
@@ -245,7 +288,7 @@ class _PartWriter:
 
 
 def _encode_parts(corpus_dir: Path, held, vocab: Vocabulary, key_row: dict | None, max_len, tmp: Path) -> dict:
-    """Pass 3: write train.* and val.*; returns their sizes, the skip counts and the target counts."""
+    """Write train.* and val.*; returns their sizes, the skip counts (training sentences) and the target counts."""
     writers = {p: _PartWriter(tmp, p) for p in ("train", "val")}
     skipped: Counter = Counter()
     for (image, sentences, _), part in _records(corpus_dir, held):
@@ -253,9 +296,9 @@ def _encode_parts(corpus_dir: Path, held, vocab: Vocabulary, key_row: dict | Non
             continue
         row = -1 if key_row is None else key_row.get(image, -1)
         for s in sentences:
-            words = tokenize(s)[:max_len]
+            words = s.split()[:max_len]
             if not words:
-                if part == "train":  # as in memory: only the training skips are reported
+                if part == "train":  # only the training skips are reported
                     skipped["empty_sentence"] += 1
                 continue
             if key_row is not None and row < 0:
@@ -272,15 +315,19 @@ def _encode_parts(corpus_dir: Path, held, vocab: Vocabulary, key_row: dict | Non
     return {"sizes": sizes, "skipped": dict(skipped), "counts": counts}
 
 
-def _write_features(fpath: Path, store: str, tmp: Path) -> tuple[list[str], dict]:
-    """Convert the feature file to the memory-mapped store by chunks; (keys, feature meta)."""
+def _feature_matrix(fpath: Path):
+    """(keys, (N, F) matrix) of a feature file; a .npy with its keys is memory-mapped, not read."""
     if fpath.suffix.lower() == ".npy":
         matrix = read_npy(fpath, name="a feature matrix", mmap=True)
         keys = keys_path(fpath).read_text(encoding="utf-8").splitlines() if keys_path(fpath).is_file() else None
-        if keys is None or matrix.ndim != 2 or len(keys) != matrix.shape[0]:
-            keys, matrix = read_feature_file(fpath)  # its validation names the problem
-    else:
-        keys, matrix = read_feature_file(fpath)
+        if keys is not None and matrix.ndim == 2 and len(keys) == matrix.shape[0]:
+            return keys, matrix
+    return read_feature_file(fpath)  # its validation names the problem
+
+
+def _write_features(fpath: Path, store: str, tmp: Path) -> tuple[list[str], dict]:
+    """Convert the feature file to the out-of-core store by chunks; (keys, feature meta)."""
+    keys, matrix = _feature_matrix(fpath)
     n, dim = matrix.shape
     meta = {"store": store, "rows": int(n), "dim": int(dim)}
     threshold = None
@@ -292,9 +339,7 @@ def _write_features(fpath: Path, store: str, tmp: Path) -> tuple[list[str], dict
         np.save(tmp / "features.threshold.npy", threshold)
     with open(tmp / f"features.{store}.bin", "wb") as fh:
         for s in range(0, n, _CHUNK):
-            block = np.asarray(matrix[s:s + _CHUNK], dtype=np.float32)
-            if not np.isfinite(block).all():
-                raise MmweError(f"expected finite feature values, got NaN/inf near row {s + 1}", path=fpath)
+            block = _finite(np.asarray(matrix[s:s + _CHUNK], dtype=np.float32), s, fpath)
             if store == "bits":
                 fh.write(np.packbits(block > threshold, axis=1).tobytes())
             else:
@@ -302,24 +347,33 @@ def _write_features(fpath: Path, store: str, tmp: Path) -> tuple[list[str], dict
     return list(keys), meta
 
 
+def _finite(block: np.ndarray, start: int, fpath: Path) -> np.ndarray:
+    if not np.isfinite(block).all():
+        raise MmweError(f"expected finite feature values, got NaN/inf near row {start + 1}", path=fpath)
+    return block
+
+
 def build_cache(corpus_dir, features_path, cfg, folder: Path) -> None:
     """Write the cache folder ``folder`` (see the module doc) through a temporary folder beside it."""
     corpus_dir = Path(corpus_dir)
     fpath = _features_path(corpus_dir, features_path, cfg)
+    min_count = resolved_min_count(corpus_dir, cfg)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        held, val_source = _split_mask(corpus_dir, cfg.val_fraction, cfg.seed)
-        counts = Counter(w for (_, sents, _), part in _records(corpus_dir, held) if part == "train"
-                         for s in sents for w in tokenize(s)[:cfg.max_len])
-        vocab = Vocabulary.build(counts, cfg.min_count)
-        del counts
+        held, val_source, no_split = _split_mask(corpus_dir, cfg.val_fraction, cfg.seed)
+        vocab = corpus_vocabulary(corpus_dir, min_count=min_count,
+                                  adjust=_count_adjustment(corpus_dir, held, cfg.max_len, no_split))
         if len(vocab) <= 4:
-            raise MmweError(f"expected words seen at least --min-count {cfg.min_count} times, got none; "
+            raise MmweError(f"expected words seen at least --min-count {min_count} times, got none; "
                             "lower --min-count or use a larger corpus", path=corpus_dir)
         key_row, feat_meta = None, None
         if fpath is not None:
-            keys, feat_meta = _write_features(fpath, cfg.feature_store, tmp)
+            if cfg.memmap:
+                keys, feat_meta = _write_features(fpath, cfg.feature_store, tmp)
+            else:
+                keys, m = _feature_matrix(fpath)
+                feat_meta = {"store": None, "rows": int(m.shape[0]), "dim": int(m.shape[1])}
             key_row = {k: i for i, k in enumerate(keys)}
             del keys
         enc = _encode_parts(corpus_dir, held, vocab, key_row, cfg.max_len, tmp)
@@ -342,43 +396,44 @@ def build_cache(corpus_dir, features_path, cfg, folder: Path) -> None:
 
 
 # -- opening -----------------------------------------------------------------------------------------------
-def _open_part(folder: Path, part: str, size: dict) -> MappedExamples:
-    n, total = size["n"], size["tokens"]
+def _open_part(folder: Path, part: str, size: dict, in_memory: bool) -> Examples:
+    """The examples of ``part``: arrays read whole (in memory), or rows read per batch (lengths read whole:
+    batching sorts them, 4 bytes a sentence)."""
+    counts = {"tokens": size["tokens"], "offsets": size["n"] + 1, "lengths": size["n"], "image": size["n"]}
 
-    def mm(name: str, dtype, count: int) -> np.ndarray:
-        return np.memmap(folder / f"{part}.{name}.bin", dtype=dtype, mode="r", shape=(count,)) if count else \
-            np.zeros(count, dtype=dtype)
+    def arr(name: str):
+        path, dtype, n = folder / f"{part}.{name}.bin", _PARTS[name], counts[name]
+        if in_memory or name == "lengths":
+            return np.fromfile(path, dtype=dtype, count=n) if n else np.zeros(0, dtype=dtype)
+        return FileRows(path, dtype, (n,))
 
-    def rows(name: str, dtype, count: int) -> FileRows:  # gathered per batch: read, not mapped
-        return FileRows(folder / f"{part}.{name}.bin", dtype, (count,))
-
-    # lengths are read whole (batching sorts them): the one map, 4 bytes a sentence
-    return MappedExamples(rows("tokens", np.int32, total), rows("offsets", np.int64, n + 1),
-                          rows("image", np.int32, n), mm("lengths", np.int32, n))
+    return Examples(arr("tokens"), arr("offsets"), arr("image"), arr("lengths"))
 
 
-def open_cache(folder: Path, store: str) -> Dataset:
-    """The Dataset of a cache folder: arrays memory-mapped, features decoded per batch."""
+def open_cache(folder: Path, cfg, features_path: Path | None = None) -> Dataset:
+    """The Dataset of a cache folder: in memory, or (``cfg.memmap``) read per batch with the features decoded."""
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
         raise MmweError(f"expected a {FORMAT} folder, got another; delete it to rebuild", path=folder)
-    features = None
-    fm = meta["features"]
-    if fm is not None:
+    features, fm, store = None, meta["features"], feature_store(cfg)
+    if fm is not None and cfg.memmap:
         threshold = np.load(folder / "features.threshold.npy") if store == "bits" else None
         features = FeatureRows(folder / f"features.{store}.bin", store, fm["rows"], fm["dim"], threshold)
-    train, val = _open_part(folder, "train", meta["train"]), _open_part(folder, "val", meta["val"])
+    elif fm is not None:
+        features = np.asarray(read_feature_file(features_path)[1], dtype=np.float32)
+    train, val = (_open_part(folder, p, meta[p], not cfg.memmap) for p in ("train", "val"))
     stats = meta["stats"]
     if len(train) == 0 or len(val) == 0:
         raise MmweError(f"expected training and validation sentences, got {len(train)} and {len(val)} "
                         f"(skipped: {stats['skipped']}); check the corpus and the features", path=folder.parent.parent)
-    stats = {**stats, "cache": str(folder), "feature_store": store if fm is not None else None}
+    if cfg.memmap:
+        stats = {**stats, "cache": str(folder), "feature_store": store if fm is not None else None}
     vocab = Vocabulary.load(folder / "vocab.json")
     return Dataset(vocab, train, val, features, np.load(folder / "target_counts.npy"), stats)
 
 
-def cached_dataset(corpus_dir, features_path, cfg, *, build: bool = True) -> Dataset:
-    """The memory-mapped Dataset of ``corpus_dir`` under ``cfg``, building its cache first when missing.
+def load_dataset(corpus_dir, features_path, cfg, *, build: bool = True) -> Dataset:
+    """The training data of ``corpus_dir`` under ``cfg``, building its cache first when missing.
 
     ``build=False`` (data-parallel ranks other than 0, after rank 0 built it) only opens it.
     """
@@ -391,6 +446,6 @@ def cached_dataset(corpus_dir, features_path, cfg, *, build: bool = True) -> Dat
         try:
             build_cache(corpus_dir, features_path, cfg, folder)
         except PermissionError as exc:
-            raise MmweError(f"cannot write the training cache beside the corpus ({exc.strerror}); fix: make the "
-                            "corpus folder writable or train without --memmap", path=folder) from None
-    return open_cache(folder, cfg.feature_store)
+            raise MmweError(f"cannot write the training cache ({exc.strerror}); fix: make the corpus folder "
+                            "writable", path=folder) from None
+    return open_cache(folder, cfg, _features_path(corpus_dir, features_path, cfg))

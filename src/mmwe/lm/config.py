@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from mmwe.corpus.tokenize import PAPER_MIN_COUNT
 from mmwe.errors import MmweError
 
 MODELS = ("puretext", "A", "B", "C")  # see mmwe.lm.model (here: the CLI reads this module without torch)
@@ -34,7 +33,8 @@ class TrainConfig:
     clip: float = 10.0  # gradient clipping: max global L2 norm (0: off)
     epochs: int = 5  # maximum passes over the training examples
     patience: int = 1  # stop after this many epochs without a lower validation loss
-    min_count: int = PAPER_MIN_COUNT  # keep words seen at least this often in training sentences
+    min_count: int | None = None  # keep words seen this often in training sentences (None: the corpus's own,
+    # its manifest's preprocess.min_count, as `mmwe corpus vocab`: the paper's 51 unless the build said otherwise)
     max_len: int | None = None  # truncate sentences to this many words (None: keep all)
     seed: int = 0  # seeds initialisation, batch order and candidate sampling
     checkpoint_every: int = 1000  # steps between checkpoints (0: only at epoch ends and the end)
@@ -48,7 +48,7 @@ class TrainConfig:
     log_every: int = 50  # steps between metrics.jsonl lines
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
     precision: Precision = "auto"  # fp32 | bf16 (matmuls in bf16; weights, logits, losses fp32) | auto (bf16 on CUDA)
-    memmap: bool = False  # out-of-core: tokens and features memory-mapped from a cache beside the corpus
+    memmap: bool = False  # out-of-core: the token cache's rows and features read per batch, not held in memory
     feature_store: str = "float16"  # --memmap feature cache: float32 (bit-identical) | float16 | bits (1 bit a dim)
 
     def validate(self) -> TrainConfig:

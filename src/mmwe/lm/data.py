@@ -1,4 +1,4 @@
-"""Training data: corpus records -> vocabulary, encoded (image, sentence) examples, image features, batches.
+"""Training examples and batches: the arrays the token cache (mmwe.lm.cache) holds, and how batches are cut.
 
 Each (image, sentence) pair is one example. Sentences are stored as one flat id array plus offsets (words only;
 <bos>/<eos> are added when a batch is made). Batches are deterministic functions of (seed, epoch): a permutation,
@@ -8,18 +8,13 @@ shuffled. A resumed run rebuilds the same list and skips the batches already don
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mmwe.corpus.store import iter_records
-from mmwe.corpus.tokenize import Vocabulary, tokenize
-from mmwe.errors import MmweError
-from mmwe.vision.store import load_features as read_feature_file
+from mmwe.corpus.tokenize import Vocabulary
 
 BOS_ID, EOS_ID = Vocabulary.bos_id, Vocabulary.eos_id
 DEFAULT_FEATURES = Path("features") / "efficientnet-lite0.npy"
@@ -27,108 +22,29 @@ DEFAULT_FEATURES = Path("features") / "efficientnet-lite0.npy"
 
 @dataclass
 class Examples:
-    """Encoded sentences: sentence i is ``tokens[offsets[i]:offsets[i+1]]`` and belongs to feature row ``image[i]``."""
+    """Encoded sentences: sentence i is ``tokens[offsets[i]:offsets[i+1]]`` and belongs to feature row ``image[i]``.
 
-    tokens: np.ndarray  # (total,) int64 word ids (no <bos>/<eos>)
+    Arrays in memory or (out of core) ``cache.FileRows`` read per batch; ``lengths`` is always in memory."""
+
+    tokens: np.ndarray  # (total,) int32 word ids (no <bos>/<eos>)
     offsets: np.ndarray  # (n + 1,) int64
-    image: np.ndarray  # (n,) int64 row of the feature matrix, -1 when the image has none (puretext only)
+    image: np.ndarray  # (n,) int32 row of the feature matrix, -1 when the image has none (puretext only)
+    lengths: np.ndarray  # (n,) int32 words per sentence
 
     def __len__(self) -> int:
-        return len(self.image)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)  # (n,) words per sentence
+        return len(self.lengths)
 
 
 @dataclass
 class Dataset:
+    """What training reads: the vocabulary, the examples, the features and the target counts (mmwe.lm.cache)."""
+
     vocab: Vocabulary
     train: Examples
     val: Examples
     features: np.ndarray | None  # (N_img, F) float32, None for puretext
     target_counts: np.ndarray  # (V,) how often each id is a training target (words and <eos>)
     stats: dict = field(default_factory=dict)  # examples, skipped (no features, empty), val source
-
-
-# -- reading ---------------------------------------------------------------------------------------------------
-def iter_corpus(corpus_dir: Path) -> Iterator[tuple[str, list[str], str | None]]:
-    """(image, sentences, split) of every record of the corpus folder."""
-    for r in iter_records(corpus_dir):
-        yield r.image, list(r.sentences), r.split
-
-
-def load_features(path: Path) -> tuple[list[str], np.ndarray]:
-    """(keys, (N, F) float32) of a feature file written by `mmwe features` (.npy + .keys.txt, or Parquet)."""
-    keys, m = read_feature_file(path)
-    return list(keys), np.asarray(m, dtype=np.float32)
-
-
-# -- building --------------------------------------------------------------------------------------------------
-def _split_records(records: list, val_fraction: float, seed: int) -> tuple[list, list, str]:
-    """Train and val records: the corpus's own "val" split, else a seeded ``val_fraction`` of train images."""
-    train = [r for r in records if r[2] in (None, "train")]
-    val = [r for r in records if r[2] == "val"]
-    if val:
-        return train, val, "corpus"
-    if len(train) < 2:
-        raise MmweError(f"expected at least 2 training images, got {len(train)}; use a larger corpus")
-    rng = np.random.default_rng(seed)
-    n_val = max(1, int(round(val_fraction * len(train))))
-    held = set(rng.permutation(len(train))[:n_val].tolist())
-    return ([r for i, r in enumerate(train) if i not in held], [r for i, r in enumerate(train) if i in held],
-            f"held out {n_val} train images")
-
-
-def _encode(records: list, vocab: Vocabulary, key_row: dict | None, max_len: int | None, skipped: Counter) -> Examples:
-    toks, offs, imgs = [], [0], []
-    for image, sentences, _ in records:
-        row = -1 if key_row is None else key_row.get(image, -1)
-        for s in sentences:
-            words = tokenize(s)[:max_len]
-            if not words:
-                skipped["empty_sentence"] += 1
-                continue
-            if key_row is not None and row < 0:
-                skipped["no_features"] += 1
-                continue
-            toks.extend(vocab.encode(words))
-            offs.append(len(toks))
-            imgs.append(row)
-    return Examples(np.asarray(toks, dtype=np.int64), np.asarray(offs, dtype=np.int64),
-                    np.asarray(imgs, dtype=np.int64))
-
-
-def load_dataset(corpus_dir: str | Path, features_path: str | Path | None, cfg) -> Dataset:
-    """Read the corpus (and features for A/B/C), build the vocabulary on training sentences, encode examples."""
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise MmweError("expected a corpus folder, got none at this path; build it with `mmwe corpus build`",
-                        path=corpus_dir)
-    records = list(iter_corpus(corpus_dir))
-    train_r, val_r, val_source = _split_records(records, cfg.val_fraction, cfg.seed)
-    counts = Counter(w for _, sents, _ in train_r for s in sents for w in tokenize(s)[:cfg.max_len])
-    vocab = Vocabulary.build(counts, cfg.min_count)
-    if len(vocab) <= 4:
-        raise MmweError(f"expected words seen at least --min-count {cfg.min_count} times, got none; "
-                        "lower --min-count or use a larger corpus", path=corpus_dir)
-    features, key_row = None, None
-    if cfg.model != "puretext":
-        fpath = Path(features_path) if features_path else corpus_dir / DEFAULT_FEATURES
-        keys, features = load_features(fpath)
-        key_row = {k: i for i, k in enumerate(keys)}
-    skipped: Counter = Counter()
-    train = _encode(train_r, vocab, key_row, cfg.max_len, skipped)
-    val = _encode(val_r, vocab, key_row, cfg.max_len, Counter())
-    if len(train) == 0 or len(val) == 0:
-        raise MmweError(f"expected training and validation sentences, got {len(train)} and {len(val)} "
-                        f"(skipped: {dict(skipped)}); check the corpus and the features", path=corpus_dir)
-    tc = np.bincount(train.tokens, minlength=len(vocab)).astype(np.int64)
-    tc[EOS_ID] += len(train)  # every sentence ends with an <eos> target
-    stats = {"train_examples": len(train), "val_examples": len(val), "skipped": dict(skipped),
-             "val_source": val_source, "vocab_size": len(vocab),
-             "tokens_per_epoch": int(train.lengths.sum() + len(train))}
-    return Dataset(vocab, train, val, features, tc, stats)
 
 
 # -- batching --------------------------------------------------------------------------------------------------

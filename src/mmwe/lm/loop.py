@@ -1,6 +1,8 @@
 """The training loop: SGD with gradient clipping, validation each epoch, early stopping, checkpoints, resume.
 
-``train(corpus_dir, features_path, cfg, out_dir)`` writes into ``out_dir``: config.json, vocab.tsv,
+``train_lm(corpus_dir, features_path, cfg, out_dir)`` -> ``Trained(vectors, metrics)``: the best model's input
+word embeddings (mmwe.vectors.Vectors, specials left out) and the summary. It writes into ``out_dir``: config.json,
+vocab.tsv,
 metrics.jsonl (one JSON line per log interval and per epoch), metrics.json (summary), checkpoints/last.pt
 (every ``checkpoint_every`` steps, each epoch and at the end), checkpoints/best.pt (model with the lowest
 validation loss), model.pt (that best model, weights only) and its input word embeddings as vectors.txt
@@ -10,11 +12,13 @@ validation loss), model.pt (that best model, weights only) and its input word em
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,20 +27,11 @@ from mmwe.devices import resolve_device
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
 from mmwe.lm import ddp
-from mmwe.lm.cache import cached_dataset
+from mmwe.lm.cache import load_dataset, resolved_min_count
 from mmwe.lm.checkpoint import load_checkpoint, save_checkpoint
 from mmwe.lm.config import TrainConfig, identity
-from mmwe.lm.data import Batch, Dataset, epoch_batches, load_dataset, make_batch, tokens_in
-from mmwe.lm.model import (
-    CandidateSampler,
-    build_model,
-    emb_loss_terms,
-    full_softmax_nll,
-    init_embedding,
-    sampled_softmax_nll,
-    sampling_distribution,
-    state_loss_terms,
-)
+from mmwe.lm.data import Dataset, epoch_batches, make_batch, tokens_in
+from mmwe.lm.model import CandidateSampler, build_model, init_embedding, sampling_distribution
 from mmwe.progress import Progress, no_progress
 from mmwe.threads import thread_limit
 from mmwe.vectors import Vectors
@@ -45,27 +40,6 @@ from mmwe.vectors import save as save_vector_file
 
 
 # -- one step ----------------------------------------------------------------------------------------------------
-def loss_sums(model, batch: Batch, cands: torch.Tensor | None, log_expected: torch.Tensor | None):
-    """(sum of per-token LM losses, sum of per-sentence image losses) of a batch; full softmax when cands is None.
-
-    Under bf16 autocast the model's matmuls (GRU, FC, image layer) run in bf16; the logits and losses are computed
-    here in fp32, from the model's outputs cast to fp32, with autocast off (in fp32 runs both casts are no-ops)."""
-    x, out, emb = model(batch.inp, batch.feats)  # (B, T, P), (B, T, H), (B, T, E)
-    target = model.image_target(batch.feats) if model.kind in ("B", "C") else None
-    with torch.autocast(x.device.type, enabled=False):
-        xs, ys = x[batch.mask].float(), batch.tgt[batch.mask]  # (N, P), (N,)
-        w, b = model.output_weight, model.out_bias.weight
-        nll = (full_softmax_nll(xs, ys, w, b) if cands is None
-               else sampled_softmax_nll(xs, ys, w, b, cands, log_expected))
-        aux = xs.new_zeros(())
-        if model.kind == "B":
-            final = out[torch.arange(batch.size, device=out.device), batch.lengths]  # (B, H): h after the last word
-            aux = state_loss_terms(final.float(), target.float()).sum()
-        elif model.kind == "C":
-            aux = emb_loss_terms(emb.float(), batch.word_mask, target.float()).sum()
-    return nll.sum(), aux
-
-
 def clip_grad_global_norm(params: list[torch.nn.Parameter], max_norm: float) -> float:
     """Scale all gradients (dense and sparse) so that their joint L2 norm is at most ``max_norm``; return the norm."""
     sq = None  # summed where the gradients are: one device-to-host copy per step, not one per parameter
@@ -149,8 +123,7 @@ class Stepper:
         if len(local):
             batch = make_batch(ex, local, self.data.features, self.device)
             with self.autocast():
-                lm_sum, aux_sum = loss_sums(self.model, batch, cands,
-                                            self.sampler.log_expected if self.sampler else None)
+                lm_sum, aux_sum = self.model(batch, cands, self.sampler.log_expected if self.sampler else None)
             loss = lm_sum / n_tok + (self.cfg.lam * aux_sum / n_sent if self.model.kind in ("B", "C") else 0.0)
             loss.backward()
             lm, aux = float(lm_sum.detach()), float(aux_sum.detach())
@@ -171,7 +144,7 @@ def validate(model, data: Dataset, cfg: TrainConfig, device, world: ddp.World) -
     nll = aux = 0.0
     for idx in batches:
         with autocast(device, cfg.precision):
-            lm_sum, aux_sum = loss_sums(model, make_batch(ex, idx, data.features, device), None, None)
+            lm_sum, aux_sum = model(make_batch(ex, idx, data.features, device))
         nll, aux = nll + float(lm_sum), aux + float(aux_sum)
     nll, aux = ddp.all_reduce_sum([nll, aux], world, device)
     model.train()
@@ -206,6 +179,7 @@ class Run:
         self.out = Path(out_dir)
         _check_out(self.out, cfg)
         self.data = self._load(corpus_dir, features_path)
+        cfg = self.cfg
         feat_dim = 0 if self.data.features is None else self.data.features.shape[1]
         self.shapes = {"vocab_size": len(self.data.vocab), "feat_dim": int(feat_dim)}
         torch.manual_seed(cfg.seed)
@@ -222,12 +196,12 @@ class Run:
             self._write_start()
 
     def _load(self, corpus_dir, features_path) -> Dataset:
-        """In memory, or (memmap) from the cache beside the corpus, which rank 0 builds while the others wait."""
-        if not self.cfg.memmap:
-            return load_dataset(corpus_dir, features_path, self.cfg)
-        data = cached_dataset(corpus_dir, features_path, self.cfg) if self.world.main else None
+        """The token cache of the corpus (mmwe.lm.cache), which rank 0 builds while the others wait; a min_count
+        of None becomes the corpus's, so the run's config, identity and cache key record the number."""
+        data = load_dataset(corpus_dir, features_path, self.cfg) if self.world.main else None
+        self.cfg = dataclasses.replace(self.cfg, min_count=resolved_min_count(corpus_dir, self.cfg))
         ddp.barrier(self.world)
-        return data or cached_dataset(corpus_dir, features_path, self.cfg, build=False)
+        return data or load_dataset(corpus_dir, features_path, self.cfg, build=False)
 
     def _init_vectors(self) -> int | None:
         if not self.cfg.init_vectors:
@@ -371,36 +345,44 @@ class Run:
         ddp.barrier(self.world)
         return metrics
 
+    def vectors(self) -> Vectors:
+        """The model's input word embeddings (specials left out)."""
+        matrix = self.model.embed.weight.detach().cpu().numpy()[4:].copy()
+        return Vectors(self.data.vocab.itos[4:], matrix, source=str(self.out))
+
     def _export(self, metrics: dict) -> None:
-        itos = self.data.vocab.itos
-        words = itos[4:]
-        matrix = self.model.embed.weight.detach().cpu().numpy()[4:]
-        save_vectors(words, matrix, self.out)
+        v = self.vectors()
+        save_vector_file(v, self.out / "vectors.txt", fmt="word2vec")
+        save_vector_file(v, self.out / "vectors.bin", fmt="word2vec-binary")
         with atomic_path(self.out / "model.pt") as tmp:
             torch.save({"model": self.model.state_dict(), "config": self.cfg.to_dict(), "shapes": self.shapes}, tmp)
         with atomic_write(self.out / "metrics.json", "w", encoding="utf-8") as fh:
             json.dump(metrics, fh, indent=2)
 
 
-def save_vectors(words: list[str], matrix: np.ndarray, out: Path) -> None:
-    """vectors.txt (word2vec text) and vectors.bin (word2vec binary)."""
-    v = Vectors(words, matrix, source=str(out))
-    save_vector_file(v, out / "vectors.txt", fmt="word2vec")
-    save_vector_file(v, out / "vectors.bin", fmt="word2vec-binary")
+class Trained(NamedTuple):
+    """What a training run gives: the best model's input word embeddings and the summary (metrics.json)."""
+
+    vectors: Vectors
+    metrics: dict
 
 
-def train(corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None) -> dict:
-    """Train one language model of Mao et al. on ``corpus_dir`` (features for A/B/C) into ``out_dir``; summary dict.
+def train_lm(corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None) -> Trained:
+    """Train one language model of Mao et al. on ``corpus_dir`` (features for A/B/C) into ``out_dir``.
 
-    Under torchrun (WORLD_SIZE > 1) every process calls this; rank 0 writes the files and reports
-    ``progress(done, total, what)`` per step.
+    Under torchrun (WORLD_SIZE > 1) every process calls this (each gets the same vectors); rank 0 writes the files
+    and reports ``progress(done, total, what)`` per step.
     """
     with thread_limit(cfg.threads or None):  # the caller's thread settings are restored after
         run = Run(corpus_dir, features_path, cfg, out_dir, progress)
         try:
-            return run.run()
+            metrics = run.run()
+            return Trained(run.vectors(), metrics)
         finally:
             ddp.close(run.world)
+
+
+train = train_lm  # the name of earlier versions
 
 
 # -- local launcher (tests, machines without torchrun) ---------------------------------------------------------
@@ -408,11 +390,11 @@ def _worker(rank: int, size: int, port: int, args: tuple) -> None:
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    train(*args)
+    train_lm(*args)
 
 
 def spawn_train(nprocs: int, corpus_dir, features_path, cfg: TrainConfig, out_dir) -> None:
-    """Run ``train`` in ``nprocs`` local CPU processes (gloo on 127.0.0.1), like torchrun would."""
+    """Run ``train_lm`` in ``nprocs`` local CPU processes (gloo on 127.0.0.1), like torchrun would."""
     import torch.multiprocessing as mp
 
     mp.spawn(_worker, args=(nprocs, ddp.free_port(), (corpus_dir, features_path, cfg, out_dir)), nprocs=nprocs,

@@ -40,7 +40,9 @@ from mmwe.lm.config import MODELS, SAMPLERS  # noqa: F401 (their home is the tor
 
 
 class MaoModel(nn.Module):
-    """Embedding -> GRU -> FC -> (sampled) softmax, with the image entering as the model kind says."""
+    """Embedding -> GRU -> FC -> (sampled) softmax, with the image entering as the model kind says.
+
+    ``model(batch, cands, log_expected)`` -> its loss sums (as nanoGPT's ``model(x, y)``); ``encode`` -> outputs."""
 
     def __init__(self, kind: str, vocab_size: int, feat_dim: int, *, emb_dim: int = 128, hidden: int = 512,
                  proj: int = 128, share: bool = True, proj_act: str = "none"):
@@ -89,7 +91,7 @@ class MaoModel(nn.Module):
         assert self.img is not None, "model has no image path"
         return F.relu(self.img(feats))
 
-    def forward(self, inp: torch.Tensor, feats: torch.Tensor | None = None):
+    def encode(self, inp: torch.Tensor, feats: torch.Tensor | None = None):
         """inp (B, T) ids starting with <bos> -> projected outputs (B, T, P), GRU outputs (B, T, H),
         embeddings (B, T, E)."""
         emb = self.embed(inp)  # (B, T, E)
@@ -103,6 +105,27 @@ class MaoModel(nn.Module):
         elif self.proj_act == "tanh":
             x = torch.tanh(x)
         return x, out, emb
+
+    def forward(self, batch, cands: torch.Tensor | None = None, log_expected: torch.Tensor | None = None):
+        """The model's losses on a batch (mmwe.lm.data.Batch): (sum of per-token LM losses, sum of per-sentence
+        image losses); the full softmax when ``cands`` is None, else the sampled one over ``cands``.
+
+        Under bf16 autocast the matmuls (GRU, FC, image layer) run in bf16; the logits and losses are computed
+        here in fp32, from the outputs cast to fp32, with autocast off (in fp32 runs both casts are no-ops)."""
+        x, out, emb = self.encode(batch.inp, batch.feats)  # (B, T, P), (B, T, H), (B, T, E)
+        target = self.image_target(batch.feats) if self.kind in ("B", "C") else None
+        with torch.autocast(x.device.type, enabled=False):
+            xs, ys = x[batch.mask].float(), batch.tgt[batch.mask]  # (N, P), (N,)
+            w, b = self.output_weight, self.out_bias.weight
+            nll = (full_softmax_nll(xs, ys, w, b) if cands is None
+                   else sampled_softmax_nll(xs, ys, w, b, cands, log_expected))
+            aux = xs.new_zeros(())
+            if self.kind == "B":
+                final = out[torch.arange(batch.size, device=out.device), batch.lengths]  # (B, H): h after last word
+                aux = state_loss_terms(final.float(), target.float()).sum()
+            elif self.kind == "C":
+                aux = emb_loss_terms(emb.float(), batch.word_mask, target.float()).sum()
+        return nll.sum(), aux
 
 
 def init_gru_gate_bias(gru: nn.GRU, value: float) -> None:

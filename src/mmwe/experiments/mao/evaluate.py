@@ -24,7 +24,7 @@ from mmwe.metrics.triplets import compare_triplets, evaluate_triplets, outcomes
 from mmwe.vectors import load as load_vectors
 
 from .config import CLAIMS, PAPER_RP10K, WORDSIM_COLUMNS, MaoConfig, StudyConfig
-from .training import Job, Trainer, trained_vectors
+from .training import Job, Trainer
 
 Compare = Callable[[str, str], "dict | None"]  # (better, worse) -> the claim's numbers, or None: not checked
 
@@ -118,7 +118,7 @@ def evaluate(trainer: Trainer, jobs: list[Job], tset: TripletSet, cfg: StudyConf
         js = sorted(js, key=lambda j: j.seed)
         res, ws = [], []
         for j in js:
-            vec = trained_vectors(trainer.dir(j))
+            vec = trainer.vectors[j]
             res.append(outcomes(vec, tset))
             if f >= 1.0:
                 ws.append(wordsim_scores(vec))

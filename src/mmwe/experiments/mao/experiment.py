@@ -19,7 +19,7 @@ from pathlib import Path
 from mmwe.corpus.ensure import parse_spec
 from mmwe.datasets.triplets import load_triplets, write_tsv
 from mmwe.fileio import atomic_write
-from mmwe.lm import train
+from mmwe.lm import train_lm
 from mmwe.progress import Progress
 from mmwe.vectors import load as load_vectors
 
@@ -35,7 +35,7 @@ from .config import (
 from .data import prepare_corpus, test_split_triplets
 from .evaluate import evaluate, evaluate_vectors, findings, mcnemar_compare
 from .markdown import markdown
-from .training import Job, Trainer, trained_vectors
+from .training import Job, Trainer
 
 
 def run(
@@ -53,8 +53,7 @@ def run(
     for name in cfg.variants:
         tcfg = variant_config(name, cfg)
         log(f"[mao] training {name} (model {tcfg.model}, share={tcfg.share})")
-        metrics = train(corpus_dir, features_path, tcfg, out / name, progress=progress)
-        trained[name] = trained_vectors(out / name)
+        trained[name], metrics = train_lm(corpus_dir, features_path, tcfg, out / name, progress=progress)
         row = evaluate_vectors(name, trained[name], cfg,
                                reference=trained.get("puretext") if name != "puretext" else None)
         row.update({k: metrics.get(k) for k in ("val_perplexity", "epochs", "steps", "tokens_per_s") if k in metrics})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from mmwe.lm import TrainConfig, train
+from mmwe.lm import TrainConfig, Trained, train_lm
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
 
@@ -20,8 +20,8 @@ from .data import subset_corpus
 
 
 def trained_vectors(model_dir: str | Path) -> Vectors:
-    """The input word embeddings of a model trained into ``model_dir`` (its vectors.txt, read by mmwe.vectors:
-    float32 written in shortest round-trip form, so read back bit for bit)."""
+    """The input word embeddings of a model trained earlier into ``model_dir`` (its vectors.txt, read by
+    mmwe.vectors: float32 written in shortest round-trip form, so read back bit for bit, as `train_lm` returned)."""
     return load_vectors(str(Path(model_dir) / "vectors.txt"))
 
 
@@ -41,13 +41,13 @@ class Job:
         return f"{self.variant}-lr{self.lr:g}{lam}/f{self.fraction:g}/s{self.seed}"
 
 
-def _train_job(corpus: str, features: str | None, tcfg: TrainConfig, out: str) -> dict:
+def _train_job(corpus: str, features: str | None, tcfg: TrainConfig, out: str) -> Trained:
     """Train one model into ``out`` (a process-pool task; a finished folder is reused, a torn one restarted)."""
     done = Path(out) / "metrics.json"
     if done.is_file() and (Path(out) / "vectors.txt").is_file():
-        return json.loads(done.read_text(encoding="utf-8"))
+        return Trained(trained_vectors(out), json.loads(done.read_text(encoding="utf-8")))
     shutil.rmtree(out, ignore_errors=True)
-    return train(corpus, features, tcfg, out)
+    return train_lm(corpus, features, tcfg, out)
 
 
 class Trainer:
@@ -57,6 +57,7 @@ class Trainer:
         self.corpus, self.features, self.out, self.cfg, self.log, self.progress = corpus, features, out, cfg, log, \
             progress
         self.metrics: dict[Job, dict] = {}
+        self.vectors: dict[Job, Vectors] = {}  # each job's trained input embeddings
         self.done = 0
         self.total = 0
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -90,8 +91,9 @@ class Trainer:
             for fut in as_completed(futures):
                 self._finish(futures[fut], fut.result())
 
-    def _finish(self, job: Job, metrics: dict) -> None:
-        self.metrics[job] = metrics
+    def _finish(self, job: Job, result: Trained) -> None:
+        self.vectors[job], self.metrics[job] = result
+        metrics = result.metrics
         self.done += 1
         self.log(f"[mao] {job.name}: val perplexity {metrics['val_perplexity']:.1f}, {metrics['epochs']} epochs")
         if self.progress is not None:
