@@ -77,7 +77,8 @@ def synthetic_data(V: int, n: int, length: int, feat_dim: int, seed: int = 0) ->
     """n sentences of ``length`` Zipf-distributed words, one random feature vector per sentence."""
     rng = np.random.default_rng(seed)
     ranks = np.minimum(rng.zipf(1.1, size=n * length), V - 5) + 3  # ids 4..V-1, frequent first
-    ex = Examples(ranks.astype(np.int64), np.arange(0, n * length + 1, length, dtype=np.int64), np.arange(n))
+    ex = Examples(ranks.astype(np.int64), np.arange(0, n * length + 1, length, dtype=np.int64), np.arange(n),
+                  np.full(n, length))
     counts = np.bincount(ranks, minlength=V) + 1
     counts[:3] = 0
     feats = rng.standard_normal((n, feat_dim)).astype(np.float32)
@@ -165,11 +166,11 @@ def profile_parts(data: Dataset, batch: int, reps: int) -> dict:
 
     batch: make_batch; gru: the GRU's forward + backward on the step's embeddings and h0; head: the FC layer and
     the sampled softmax, forward + backward (sparse row gradients included); fwd_bwd: the whole forward + backward
-    (loss_sums); step: Stepper.step. Derived: update = step - batch - fwd_bwd (candidate sampling, gradient
-    clipping with the sparse gradients' coalescing, SGD on dense and sparse rows); rest = fwd_bwd - gru - head
+    (the model's loss, ``model(batch)``); step: Stepper.step. Derived: update = step - batch - fwd_bwd (candidate
+    sampling, gradient clipping with the sparse gradients' coalescing, SGD on dense and sparse rows); rest = fwd_bwd
+    - gru - head
     (embedding lookups, image layer, masking)."""
     from mmwe.lm.data import make_batch
-    from mmwe.lm.loop import loss_sums
 
     idx = np.random.default_rng(2).choice(len(data.train), batch, replace=False)
     cpu = torch.device("cpu")
@@ -196,7 +197,7 @@ def profile_parts(data: Dataset, batch: int, reps: int) -> dict:
         def fwd_bwd(st=st, m=m, b=b, cands=cands, logq=logq):
             st.optimizer.zero_grad(set_to_none=True)
             with st.autocast():
-                lm_sum, _ = loss_sums(m, b, cands, logq)
+                lm_sum, _ = m(b, cands, logq)
             (lm_sum / b.mask.sum()).backward()
 
         fns |= {f"{prec}/batch": lambda: make_batch(data.train, idx, data.features, cpu), f"{prec}/gru": gru,
@@ -237,9 +238,8 @@ def parity(corpus: str, triplets: str, epochs: int, seed: int, out: str | None, 
 
     from mmwe.datasets.triplets import load_triplets
     from mmwe.experiments.mao import SMALL_CORPUS_OVERRIDES
-    from mmwe.lm import train
+    from mmwe.lm import train_lm
     from mmwe.metrics.triplets import compare_triplets, evaluate_triplets
-    from mmwe.vectors import load as load_vectors
 
     if triplets == "test-split":  # the union corpus: the mao study's triplets from its test-split images
         from mmwe.experiments.mao import test_split_triplets
@@ -254,8 +254,7 @@ def parity(corpus: str, triplets: str, epochs: int, seed: int, out: str | None, 
     with tempfile.TemporaryDirectory() as tmp:
         for prec in ("fp32", "bf16"):
             run = Path(out or tmp) / f"A-{prec}-s{seed}"
-            m = train(corpus, None, replace(base, precision=prec), run)
-            vecs[prec] = load_vectors(str(run / "vectors.txt"))
+            vecs[prec], m = train_lm(corpus, None, replace(base, precision=prec), run)
             t = evaluate_triplets(vecs[prec], tset, ci=True, seed=0)
             res[prec] = {"val_perplexity": m["val_perplexity"], "steps": m["steps"], "tokens_per_s": m["tokens_per_s"],
                          **{k: t[k] for k in ("accuracy", "ci_low", "ci_high", "covered", "triplets")}}
