@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     state = {"set": 0, "last": time.perf_counter(), "fraction": 0.0}
     t_search = time.perf_counter()
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, what: str) -> None:
         state["fraction"] = (state["set"] + done / total) / 2
         now = time.perf_counter()
         if now - state["last"] >= args.every:

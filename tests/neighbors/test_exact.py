@@ -127,7 +127,7 @@ def test_exact_rows_and_knn_many_agree_with_knn(precision):
 
 @pytest.mark.parametrize("side_by_side", [True, False])
 def test_knn_many_progress_counts_both_searches(monkeypatch, side_by_side):
-    """One (done, total) over both searches, side by side (threads) or one after the other (large N); the
+    """One (done, total, what) over both searches, side by side (threads) or one after the other (large N); the
     lists come back as int32 and equal knn's."""
     from mmwe.neighbors import api
 
@@ -136,7 +136,9 @@ def test_knn_many_progress_counts_both_searches(monkeypatch, side_by_side):
     X = ternary_with_duplicates(6, 500)
     calls = []
     with thread_limit(2):
-        many = knn_many([X, X[::-1].copy()], 9, block_size=64, progress=lambda d, t: calls.append((d, t)))
+        many = knn_many([X, X[::-1].copy()], 9, block_size=64, progress=lambda d, t, what: calls.append((d, t, what)))
+    assert {w for _, _, w in calls} == {"neighbour search"}
+    calls = [(d, t) for d, t, _ in calls]
     assert all(m.dtype == np.int32 for m in many)
     np.testing.assert_array_equal(many[0], knn(X, 9))
     total = calls[-1][1]

@@ -57,11 +57,12 @@ def _want(corpus) -> dict[str, np.ndarray]:
 
 def test_extract_to_writes_file_meta_and_removes_partial(corpus, tmp_path):
     target = tmp_path / "out" / "f.npy"  # its folder is made
-    seen: list[int] = []
-    run = X.extract_to(corpus, _cfg(), target, progress=seen.append, extractor=MeanColor(), chunk=2)
+    seen: list[tuple] = []
+    run = X.extract_to(corpus, _cfg(), target, progress=lambda *a: seen.append(a), extractor=MeanColor(), chunk=2)
     keys, matrix = load_features(target)
     want = _want(corpus)
-    assert sorted(keys) == sorted(want) and len(keys) == 10 and sum(seen) == 10
+    assert sorted(keys) == sorted(want) and len(keys) == 10
+    assert seen == [(d, 10, "image features") for d in range(2, 11, 2)]  # chunks of 2, batches of 2
     np.testing.assert_array_equal(matrix, np.stack([want[k] for k in keys]))
     assert run.keys == keys and X.meta_path(target).is_file() and not X.partial_dir(target).exists()
 

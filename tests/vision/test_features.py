@@ -21,11 +21,11 @@ def test_extract_images_counts_skips(onnx_ext, openmoji, bomb_png, tmp_path):
     items = [("abacus", str(openmoji / "1F9EE.svg")), ("bomb", str(bomb_png)), ("trunc", str(trunc)),
              ("junk", str(tmp_path / "nothing.jpg")), ("url", None), ("umbrella", str(openmoji / "2602.svg"))]
     done = []
-    run = extract_images(items, onnx_ext, FeatureConfig(batch_size=2), progress=done.append)
+    run = extract_images(items, onnx_ext, FeatureConfig(batch_size=2), progress=lambda *a: done.append(a))
     assert run.keys == ["abacus", "umbrella"]
     assert run.matrix.shape == (2, 1280)
     assert run.skipped == Counter(too_many_pixels=1, truncated=1, missing_file=1, no_image_path=1)
-    assert sum(done) == 6
+    assert done == [(2, None, "image features"), (4, None, "image features"), (6, None, "image features")]
     np.testing.assert_allclose(run.matrix[1], onnx_ext(to_model_input(load_image(openmoji / "2602.svg"))[None])[0],
                                atol=1e-5)
 

@@ -21,6 +21,7 @@ from mmwe.corpus.readers import READERS
 from mmwe.corpus.store import FORMAT, VERSION
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
+from mmwe.progress import part as progress_part
 
 # every built-in corpus, in the order "all" builds them (the order sets which of two equal images is kept)
 ALL = ("openmoji", "openclipart", "gemojione", "art4apps", "tuxpaint")
@@ -115,12 +116,6 @@ def ensure(spec: str | Path | CorpusSpec, root: str | Path, *, cfg: BuildConfig 
     if log is not None:
         log(f"building the corpus {s.name} in {out}" + ("" if why == "not built yet" else f" again: {why}"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = [0]
-
-    def step(n: int) -> None:
-        done[0] += n
-        if progress is not None:
-            progress(done[0], None, f"reading the {s.name} corpus")
-
-    build_corpus(list(s.names), out, replace(cfg or BuildConfig(), overwrite=True), progress=step)
+    build_corpus(list(s.names), out, replace(cfg or BuildConfig(), overwrite=True),
+                 progress=progress_part(progress, what=f"reading the {s.name} corpus"))
     return out

@@ -270,11 +270,11 @@ def bridge_rows(data: PairedData, cfg: BridgeConfig, progress: Progress | None =
         X, Y = sides(data, direction)
         log: list[dict] = []
 
-        def tick(fold, _what=f"{data.name} {direction} {model} {family}"):
+        def tick(folds_done, _folds, _fold_what, _what=f"{data.name} {direction} {model} {family}"):
             nonlocal done
             done += 1
             if progress is not None:
-                progress(done, total, f"{_what} fold {fold + 1}/{len(folds)}")
+                progress(done, total, f"{_what} fold {folds_done}/{len(folds)}")
 
         t0 = time.perf_counter()
         F = out_of_fold_predictions(X, Y, folds, chosen_fit_predict(data, direction, model, family, cfg, cache, log),

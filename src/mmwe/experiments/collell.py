@@ -175,17 +175,18 @@ def kfold_indices(n: int, folds: int, seed: int = 0) -> list[np.ndarray]:
 
 def out_of_fold_predictions(X: np.ndarray, Y: np.ndarray, test_folds: list[np.ndarray],
                             fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray],
-                            progress: Callable[[int], None] | None = None) -> np.ndarray:
+                            progress: Progress | None = None) -> np.ndarray:
     """(N, dy): row i predicted by the map trained on every fold but the one holding i.
 
-    ``fit_predict(X_train, Y_train, X_test, fold) -> predictions for X_test``.
+    ``fit_predict(X_train, Y_train, X_test, fold) -> predictions for X_test``; ``progress(done, total, "folds")``
+    after each fold.
     """
     F = np.full((X.shape[0], Y.shape[1]), np.nan, dtype=np.float32)
     for f, test in enumerate(test_folds):
         train = np.setdiff1d(np.arange(X.shape[0]), test, assume_unique=True)
         F[test] = fit_predict(X[train], Y[train], X[test], f)
         if progress is not None:
-            progress(f)
+            progress(f + 1, len(test_folds), "folds")
     assert not np.isnan(F).any(), "folds must cover every row"
     return F
 

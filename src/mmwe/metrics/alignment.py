@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from itertools import combinations, permutations
 
 import numpy as np
@@ -50,6 +49,7 @@ from mmwe.metrics.alignment_kernels import (
     unbiased_cka,
 )
 from mmwe.neighbors import Metric, knn_many, overlap_counts
+from mmwe.progress import Progress
 from mmwe.validation import check_k, check_matrix, check_range
 
 KNN_METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn")
@@ -192,7 +192,7 @@ def knn_chance(NA: np.ndarray, seed: int = 0) -> dict[str, float]:
 
 
 def knn_null(NA: np.ndarray, NB: np.ndarray, permutations: int, *, seed: int = 0,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+             progress: Progress | None = None) -> dict[str, np.ndarray]:
     """The four kNN metrics with B's rows shuffled, ``permutations`` times, from the unshuffled lists."""
     rng = np.random.default_rng(seed)
     n = len(NA)
@@ -204,7 +204,7 @@ def knn_null(NA: np.ndarray, NB: np.ndarray, permutations: int, *, seed: int = 0
         for name, value in knn_scores(NA, inv[NB[perm]]).items():
             null[name][p] = value
         if progress:
-            progress(p + 1, permutations)
+            progress(p + 1, permutations, "permutations")
     return null
 
 
@@ -252,7 +252,7 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
                      kernel: Kernel = "linear", sigma: float = 1.0, cca_dim: int = 10, cca: CcaMethod = "exact",
                      permutations: int = 0,
                      seed: int = 0, lists: tuple[np.ndarray, np.ndarray] | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> dict:
+                     progress: Progress | None = None) -> dict:
     """All eight metrics of the (already preprocessed) paired sets A, B, as a flat dict.
 
     ``lists``: the two sets' (N, k) neighbour lists when the caller already has them (self excluded, ties ->
@@ -260,7 +260,7 @@ def alignment_report(A: np.ndarray, B: np.ndarray, *, k: int = 10, metric: Metri
     for the kNN metrics; with ``permutations`` > 0 also ``{name}_null_mean``, ``_null_std`` and ``_p_value``
     (one-sided, (1 + #null >= observed) / (1 + permutations)); plus n, k, knn_metric, kernel, rbf_sigma (RBF
     only), cca_dim (the one used: at most the smaller width of the two sets), cca (``svcca``'s method).
-    ``progress(done, total)`` follows the shuffles.
+    ``progress(done, total, "permutations")`` follows the shuffles.
     """
     A, B = as_pair(A, B, min_rows=4)
     n = len(A)

@@ -26,12 +26,12 @@ No dense N x N matrix for the linear kernel or CKNNA; RBF needs all N² kernel e
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
 from mmwe.errors import MmweError
+from mmwe.progress import Progress
 from mmwe.validation import check_paired
 
 Kernel = Literal["linear", "rbf"]
@@ -125,7 +125,7 @@ def _sq_dists(X: np.ndarray, sq: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def rbf_stats(A: np.ndarray, B: np.ndarray, sigma: float = 1.0,
-              progress: Callable[[int, int], None] | None = None) -> dict:
+              progress: Progress | None = None) -> dict:
     """Sums of the RBF kernels K (of A) and L (of B) that both HSICs need, accumulated block by block.
 
     Keys: kl, kk, ll (Σ_ij K_ij L_ij etc.), rk, rl (row sums, (N,)). Diagonals are exactly 1.
@@ -146,7 +146,7 @@ def rbf_stats(A: np.ndarray, B: np.ndarray, sigma: float = 1.0,
         out["ll"] += float(np.einsum("ij,ij->", L, L))
         out["rk"][lo:hi], out["rl"][lo:hi] = K.sum(axis=1), L.sum(axis=1)
         if progress:
-            progress(hi, n)
+            progress(hi, n, "RBF kernels")
     return out
 
 

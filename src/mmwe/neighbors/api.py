@@ -39,6 +39,7 @@ from mmwe.neighbors.scoring import (
     check_knn_input,
 )
 from mmwe.neighbors.torch_backend import _knn_torch, _torch_search
+from mmwe.progress import Progress
 
 _SIDE_BY_SIDE_BYTES = 1 << 30  # knn_many runs searches concurrently only while their float32 copies fit in this
 _AUTO_BF16_WORK = 7.5e11  # auto: bf16 on an AMX CPU from N^2 d on (the GEMM time saved pays for importing torch)
@@ -88,7 +89,7 @@ def resolve_precision(precision: str, n: int, d: int, backend: str = "exact") ->
 
 
 def _run(X: np.ndarray, k: int, metric: str, include_self: bool, backend: str, ties: str, block_size: int,
-         hnsw: HnswConfig | None, progress: Callable[[int, int], None] | None, precision: str = "fp32") -> np.ndarray:
+         hnsw: HnswConfig | None, progress: Progress | None, precision: str = "fp32") -> np.ndarray:
     """One search of validated input with the current thread settings (``precision`` resolved)."""
     if ties == "sklearn":
         return _knn_sklearn(X, k, metric, include_self)
@@ -113,13 +114,14 @@ def _check_search(backend: str, metric: str, ties: str) -> None:
 
 def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool = False,
         backend: Backend = "exact", ties: Ties = "index", block_size: int = 4096, hnsw: HnswConfig | None = None,
-        progress: Callable[[int, int], None] | None = None, precision: Precision = "auto") -> np.ndarray:
+        progress: Progress | None = None, precision: Precision = "auto") -> np.ndarray:
     """(N, k) int64 indices of the k nearest neighbours of every row of X, nearest first.
 
     ``ties="index"``: exact order, ties -> lower index; ``ties="sklearn"``: scikit-learn's brute search (the
     released procedure). ``include_self=True`` counts row i itself (first, for "index"); see the module
     docstring. The exact backend runs its GEMMs on ``_threads()`` threads (``mmwe.threads.thread_limit`` sets
-    them); its result does not depend on that number. ``progress(done, total)`` is called after each block pair.
+    them); its result does not depend on that number. ``progress(done, total, "neighbour search")`` is called
+    after each block pair.
     ``precision`` (exact and torch backends): the candidate GEMMs in ``fp32`` or ``bf16`` (the same lists),
     ``auto`` as ``resolve_precision`` says.
     """
@@ -132,24 +134,24 @@ def knn(X: np.ndarray, k: int, *, metric: Metric = "cosine", include_self: bool 
         return _run(X, k, metric, include_self, backend, ties, block_size, hnsw, progress, precision)
 
 
-def _progress_parts(progress: Callable[[int, int], None] | None, m: int) -> list:
-    """One (done, total) over m searches, which may report from worker threads."""
+def _progress_parts(progress: Progress | None, m: int) -> list:
+    """One progress(done, total, what) over m searches, which may report from worker threads."""
     if progress is None:
         return [None] * m
     counts, lock = [[0, 0] for _ in range(m)], threading.Lock()
 
-    def part(i: int) -> Callable[[int, int], None]:
-        def report(done: int, total: int) -> None:
+    def part(i: int) -> Progress:
+        def report(done: int, total: int, what: str) -> None:
             with lock:
                 counts[i] = [done, total]
                 known = [t for _, t in counts if t]
                 whole = sum(known) * m // len(known)  # sets not started yet: as big as those started
-                progress(sum(d for d, _ in counts), whole)
+                progress(sum(d for d, _ in counts), whole, what)
         return report
     return [part(i) for i in range(m)]
 
 
-def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], None] | None = None,
+def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Progress | None = None,
              world=None, **options) -> list[np.ndarray]:
     """``knn`` of several matrices (e.g. the two sides of a pair), run side by side for the exact backend.
 
@@ -161,7 +163,8 @@ def knn_many(Xs: Sequence[np.ndarray], k: int, progress: Callable[[int, int], No
 
     The lists come back as int32 (N < 2^31 always holds, see ``_IDX_CAP``): the lists already found are kept
     while the next set is searched, so at N = 1M, K = 10 each costs 40 MB instead of 80 MB.
-    ``progress(done, total)`` counts the block pairs of all the exact (or torch) searches together.
+    ``progress(done, total, "neighbour search")`` counts the block pairs of all the exact (or torch) searches
+    together.
 
     ``world`` (``mmwe.lm.ddp.World``: rank, size; every rank calls this with the same arguments): the exact and
     torch searches (ties="index") are split over the ranks (``_spread``); every rank gets the same lists.
@@ -200,7 +203,7 @@ def torchrun_ranks(backend: str = "exact", ties: str = "index") -> int:
 
 def _spread(X: np.ndarray, k: int, world, *, metric: Metric = "cosine", include_self: bool = False,
             backend: Backend = "exact", block_size: int = 4096, precision: Precision = "auto",
-            progress: Callable[[int, int], None] | None = None, **_) -> np.ndarray:
+            progress: Progress | None = None, **_) -> np.ndarray:
     """One exact search split over the ranks of ``world`` (module docstring); (N, k) int32 on every rank.
 
     Rank r searches its share of the block pairs (exact) or query blocks (torch); rank 0 gathers the candidate

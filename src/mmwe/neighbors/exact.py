@@ -11,7 +11,18 @@ from functools import partial
 import numpy as np
 
 from mmwe.neighbors.rescore import _KeyContext, _order_lists, _rescore32, _resolve_rows, _TopK
-from mmwe.neighbors.scoring import _POOL, _ROWS_CELLS, _SPARE, _SPARE_BF16, _bf16_rel, _lowered, _margins, _scoring_rows
+from mmwe.neighbors.scoring import (
+    _POOL,
+    _ROWS_CELLS,
+    _SPARE,
+    _SPARE_BF16,
+    SEARCH,
+    _bf16_rel,
+    _lowered,
+    _margins,
+    _scoring_rows,
+)
+from mmwe.progress import Progress
 
 
 class _Gemm:
@@ -159,7 +170,7 @@ def _my_tiles(diag: list[tuple[int, int]], off: list[tuple[int, int, int, int]],
 
 
 def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, include_self: bool,
-                     margin: np.ndarray, block_size: int, progress: Callable[[int, int], None] | None,
+                     margin: np.ndarray, block_size: int, progress: Progress | None,
                      precision: str = "fp32", share: tuple[int, int] = (0, 1), rel: float = 0.0) -> _TopK:
     """The blocked symmetric search (see the module docstring): lists of K + spare candidates (this rank's
     share of the block pairs only, when ``share`` = (rank, world) splits them)."""
@@ -174,7 +185,7 @@ def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, inclu
     for done, (lo, hi) in enumerate(diag, start=1):  # diagonal squares first: they seed every threshold
         _seed_diagonal(_block_scores(gemm, sq, lo, hi, lo, hi, buf, n), lists, lo, hi, k, include_self)
         if progress:
-            progress(done, total)
+            progress(done, total, SEARCH)
     for done, (lo_i, hi_i, lo_j, hi_j) in enumerate(off, start=len(diag) + 1):
         S = _block_scores(gemm, sq, lo_i, hi_i, lo_j, hi_j, buf, n)
         r, c, v = _row_candidates(S, lists.kth(lo_i, hi_i), partial(lists.band, lo_i, hi_i), k)  # I vs J
@@ -182,12 +193,12 @@ def _candidate_lists(Y: np.ndarray, sq: np.ndarray | None, n: int, k: int, inclu
         c, r, v = _col_candidates(S, lists.kth(lo_j, hi_j), partial(lists.band, lo_j, hi_j), k)  # J vs I
         lists.merge(c + lo_j, r + lo_i, v)
         if progress:
-            progress(done, total)
+            progress(done, total, SEARCH)
     return lists
 
 
 def _exact_lists(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int,
-                 progress: Callable[[int, int], None] | None, precision: str,
+                 progress: Progress | None, precision: str,
                  share: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, np.ndarray | None, _TopK]:
     """(Y, sq, candidate lists) of the exact backend's search (this rank's share of it)."""
     n = len(X)
@@ -213,7 +224,7 @@ def _exact_order(X: np.ndarray, Y: np.ndarray, sq: np.ndarray | None, lists: _To
 
 
 def _knn_exact(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int = 4096,
-               progress: Callable[[int, int], None] | None = None, precision: str = "fp32") -> np.ndarray:
+               progress: Progress | None = None, precision: str = "fp32") -> np.ndarray:
     """The exact backend: blocked float32 (or bf16) candidate search + float64 ordering (module docstring)."""
     Y, sq, lists = _exact_lists(X, k, metric, include_self, block_size, progress, precision)
     return _exact_order(X, Y, sq, lists, k, metric, include_self, block_size, precision)

@@ -63,13 +63,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mmwe.errors import MmweError
 from mmwe.validation import check_k, check_matrix
+
+SEARCH = "neighbour search"  # the ``what`` of the searches' progress(done, total, what) (block pairs)
 
 Metric = Literal["cosine", "euclidean", "dot"]
 
@@ -83,13 +85,7 @@ Ties = Literal["index", "sklearn"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 
-METRICS = ("cosine", "euclidean", "dot")
-
-
-TIES = ("index", "sklearn")
-
-
-PRECISIONS = ("auto", "fp32", "bf16")
+METRICS, TIES, PRECISIONS = get_args(Metric), get_args(Ties), get_args(Precision)  # the choices, one home each
 
 _POOL = 16  # entries per max-pooled group when scanning a block for candidates (blocks are padded to it)
 _SPARE = 2  # list slots beyond K: near-ties at the K-th place are resolved from the list, without a re-search

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from mmwe.neighbors.exact import _exact_order, _TopK
-from mmwe.neighbors.scoring import _NO_INDEX, _POOL, _SPARE, _SPARE_BF16, _bf16_rel, _margins, _scoring_rows
+from mmwe.neighbors.scoring import _NO_INDEX, _POOL, _SPARE, _SPARE_BF16, SEARCH, _bf16_rel, _margins, _scoring_rows
+from mmwe.progress import Progress
 
 
 @contextlib.contextmanager
@@ -29,7 +30,7 @@ def _full_sums(torch) -> Iterator[None]:
 
 
 def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: bool, margin: np.ndarray, device,
-                 block_size: int, progress: Callable[[int, int], None] | None, precision: str = "fp32",
+                 block_size: int, progress: Progress | None, precision: str = "fp32",
                  share: tuple[int, int] = (0, 1), rel: float = 0.0) -> _TopK:
     """Candidate lists (as ``_candidate_lists`` makes them) from a blocked query-vs-all search in torch (the
     query blocks ``share`` = (rank, world) gives this rank: every world-th one)."""
@@ -72,12 +73,12 @@ def _torch_lists(Y: np.ndarray, sq: np.ndarray | None, k: int, include_self: boo
             lists.index[lo:hi] = np.where(np.isneginf(s) | (i < 0), _NO_INDEX, i)
             lists.runner[lo:hi] = runner.cpu().numpy()
             if progress:
-                progress(done, len(blocks))
+                progress(done, len(blocks), SEARCH)
     return lists
 
 
 def _torch_search(X: np.ndarray, k: int, metric: str, include_self: bool, block_size: int,
-                  progress: Callable[[int, int], None] | None, precision: str, share: tuple[int, int] = (0, 1),
+                  progress: Progress | None, precision: str, share: tuple[int, int] = (0, 1),
                   device=None) -> tuple[np.ndarray, np.ndarray | None, _TopK]:
     """(Y, sq, candidate lists) of the torch backend (``device``: default CUDA when available, else CPU)."""
     import torch
@@ -89,7 +90,7 @@ def _torch_search(X: np.ndarray, k: int, metric: str, include_self: bool, block_
 
 
 def _knn_torch(X: np.ndarray, k: int, metric: str, include_self: bool, device=None, block_size: int = 4096,
-               progress: Callable[[int, int], None] | None = None, precision: str = "fp32", **_) -> np.ndarray:
+               progress: Progress | None = None, precision: str = "fp32", **_) -> np.ndarray:
     """The ``"torch"`` backend: candidate lists from torch GEMMs, then the exact backend's float64 ordering and
     re-search of unresolved ties (on the CPU)."""
     Y, sq, lists = _torch_search(X, k, metric, include_self, block_size, progress, precision, device=device)

@@ -18,6 +18,7 @@ from mmwe.devices import torchrun_rank
 from mmwe.errors import MmweError
 from mmwe.fileio import check_output_path
 from mmwe.progress import Progress
+from mmwe.progress import part as progress_part
 from mmwe.vision.backends import FeatureExtractor, TorchOnDevice, make_extractor
 from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, Threshold
 from mmwe.vision.features import (
@@ -52,7 +53,7 @@ __all__ = ["BACKENDS", "MODELS", "REGISTRY", "Backend", "Device", "FeatureConfig
 
 
 def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: FeatureExtractor | None = None,
-                   progress: Callable[[int], None] | None = None, partial: str | Path | None = None,
+                   progress: Progress | None = None, partial: str | Path | None = None,
                    chunk: int | None = None) -> FeatureRun | None:
     """Features (binarised when ``cfg.binarize``) of every image of a corpus folder.
 
@@ -61,8 +62,13 @@ def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: Fea
     The caller removes the folder once the output is written. ``cfg.processes`` > 1 (or torchrun's RANK and
     WORLD_SIZE) splits the chunks between processes (see the module doc); under torchrun every rank extracts
     its share, rank 0 waits for the others and returns the merged run, the other ranks return None.
+    ``progress(done, total, "image features")`` counts the images read (this rank's, under torchrun) of the
+    ``total`` the corpus (or ``cfg.limit``) holds.
     """
     cfg.validate()
+    if progress is not None:
+        records = corpus_size(corpus_dir)
+        progress = progress_part(progress, total=records if cfg.limit is None else min(records, cfg.limit))
     ranks = torchrun_rank()
     if ranks is not None and cfg.processes > 1:
         raise MmweError(f"expected either torchrun or --processes, got both (WORLD_SIZE={ranks[1]}, --processes "
@@ -94,12 +100,12 @@ def extract_corpus(corpus_dir: str | Path, cfg: FeatureConfig, *, extractor: Fea
 
 
 def extract_to(corpus_dir: str | Path, cfg: FeatureConfig, target: str | Path, *,
-               progress: Callable[[int], None] | None = None, extractor: FeatureExtractor | None = None,
+               progress: Progress | None = None, extractor: FeatureExtractor | None = None,
                chunk: int | None = None) -> FeatureRun | None:
     """The feature file lifecycle, written once: extract ``corpus_dir`` into ``target`` with its finished chunks
     kept in `partial_dir` (an interrupted run resumes there, with the same features), write the file and its
     ``.meta.json``, then remove the partial folder. Returns the run (None on torchrun ranks other than 0, which
-    write nothing). ``progress(n)`` hears how many more images are done; ``extractor`` and ``chunk`` as in
+    write nothing). ``progress``, ``extractor`` and ``chunk`` as in
     `extract_corpus`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,14 +130,8 @@ def ensure_features(corpus_dir: str | Path, cfg: FeatureConfig, *, out: str | Pa
     target = Path(out) if out is not None else default_output(corpus_dir, cfg)
     if target.is_file():
         return target
-    total, done = corpus_size(corpus_dir), [0]
+    total = corpus_size(corpus_dir)
     if log is not None:
         log(f"extracting {cfg.model} features ({cfg.backend}) of {total} images into {target} (once; minutes)")
-
-    def step(n: int) -> None:
-        done[0] += n
-        if progress is not None:
-            progress(done[0], total, what)
-
-    extract_to(corpus_dir, cfg, target, progress=step)
+    extract_to(corpus_dir, cfg, target, progress=progress_part(progress, what=what))
     return target

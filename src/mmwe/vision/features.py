@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -17,11 +17,14 @@ import numpy as np
 from mmwe.corpus.store import count_records, iter_records
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write
+from mmwe.progress import Progress
 from mmwe.vision.backends import FeatureExtractor
 from mmwe.vision.config import FeatureConfig, Threshold
 from mmwe.vision.images import ImageError, load_image, resolve_image_path, to_model_input
 from mmwe.vision.registry import REGISTRY
 from mmwe.vision.store import save_features
+
+FEATURES = "image features"  # the ``what`` of an extraction's progress(done, total, what)
 
 
 def binarize(features: np.ndarray, threshold: Threshold | np.ndarray = "zero") -> tuple[np.ndarray, np.ndarray]:
@@ -98,12 +101,14 @@ def _decoded_batches(items: Iterable[tuple[str, str | None]], cfg: FeatureConfig
 
 
 def extract_images(items: Iterable[tuple[str, str | None]], extractor: FeatureExtractor, cfg: FeatureConfig, *,
-                   progress: Callable[[int], None] | None = None) -> FeatureRun:
-    """Features of (key, absolute path or None) images; undecodable ones are counted in ``skipped``."""
+                   progress: Progress | None = None) -> FeatureRun:
+    """Features of (key, absolute path or None) images; undecodable ones are counted in ``skipped``.
+    ``progress(done, None, "image features")`` after each batch counts the images read, skipped ones too."""
     t0 = time.perf_counter()
     keys: list[str] = []
     chunks: list[np.ndarray] = []
     run = FeatureRun(keys, np.zeros((0, extractor.dim), np.float32))
+    done = 0
     with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
         for batch in _decoded_batches(items, cfg, extractor.image_size, pool):
             good = [(k, x) for k, x in batch if not isinstance(x, ImageError)]
@@ -116,8 +121,9 @@ def extract_images(items: Iterable[tuple[str, str | None]], extractor: FeatureEx
                 pixels = np.stack([x for _, x in good])  # (B, 224, 224, 3) uint8
                 chunks.append(extractor(pixels))  # (B, D) float32
                 keys.extend(k for k, _ in good)
+            done += len(batch)
             if progress is not None:
-                progress(len(batch))
+                progress(done, None, FEATURES)
     if chunks:
         run.matrix = np.concatenate(chunks).astype(np.float32, copy=False)
     run.seconds = time.perf_counter() - t0

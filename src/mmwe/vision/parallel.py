@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from itertools import islice
 from pathlib import Path
@@ -16,9 +16,10 @@ import numpy as np
 
 from mmwe.devices import DistributedWorld, distributed_world
 from mmwe.errors import MmweError
+from mmwe.progress import Progress
 from mmwe.vision.backends import FeatureExtractor, make_extractor
 from mmwe.vision.config import FeatureConfig
-from mmwe.vision.features import FeatureRun, corpus_size, iter_corpus_images
+from mmwe.vision.features import FEATURES, FeatureRun, corpus_size, iter_corpus_images
 from mmwe.vision.resume import chunk_groups, extract_chunks, partial_identity, read_progress
 
 
@@ -53,7 +54,7 @@ def extractor_for(cfg: FeatureConfig, rank: int, world: int) -> FeatureExtractor
 
 def extract_part(corpus_dir: str | Path, cfg: FeatureConfig, *, rank: int, world: int, partial: str | Path,
                  chunk: int | None = None, extractor: FeatureExtractor | None = None,
-                 progress: Callable[[int], None] | None = None) -> list[dict]:
+                 progress: Progress | None = None) -> list[dict]:
     """Extract the chunks of process ``rank`` of ``world`` (chunks j with j % world == rank) into its part folder;
     chunks finished by an earlier run with the same settings are kept. Returns the part's chunk records."""
     cfg.validate()
@@ -85,7 +86,7 @@ def _records_done(parts: list[list[dict] | None]) -> int:
 
 
 def run_in_processes(corpus_dir: str | Path, cfg: FeatureConfig, partial: str | Path, chunk: int | None,
-                      extractor: FeatureExtractor | None, progress: Callable[[int], None] | None) -> None:
+                      extractor: FeatureExtractor | None, progress: Progress | None) -> None:
     """``cfg.processes`` spawned processes, one part each; progress is read from their part folders."""
     world, size = cfg.processes, chunk_records(cfg, chunk)
     reported = 0
@@ -98,7 +99,7 @@ def run_in_processes(corpus_dir: str | Path, cfg: FeatureConfig, partial: str | 
             if progress is not None:
                 now = _records_done(parts_state(corpus_dir, cfg, world, partial, size)[0])
                 if now > reported:
-                    progress(now - reported)
+                    progress(now, None, FEATURES)
                     reported = now
         for f in futures:
             f.result()  # a worker's MmweError is raised here

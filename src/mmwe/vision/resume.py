@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from mmwe.fileio import atomic_path, atomic_write
+from mmwe.progress import Progress
+from mmwe.progress import part as progress_part
 from mmwe.vision.backends import FeatureExtractor
 from mmwe.vision.config import FeatureConfig
-from mmwe.vision.features import corpus_size, extract_images
+from mmwe.vision.features import FEATURES, corpus_size, extract_images
 
 
 def partial_dir(path: str | Path) -> Path:
@@ -59,16 +61,16 @@ def chunk_groups(items: Iterable[tuple[str, str | None]], size: int) -> Iterator
 
 
 def extract_chunks(groups: Iterator[list[tuple[str, str | None]]], extractor: FeatureExtractor, cfg: FeatureConfig,
-                    folder: Path, identity: dict, progress: Callable[[int], None] | None) -> list[dict]:
+                    folder: Path, identity: dict, progress: Progress | None) -> list[dict]:
     """extract_images on each chunk of ``groups`` not yet finished in ``folder``, each chunk saved before the next
     starts; returns the chunk records. Chunks hold whole batches, so the batches (and the features) are the same
     as in one uninterrupted pass."""
     chunks = open_partial(folder, identity)
     done = sum(c["records"] for c in chunks)
     if progress is not None and done:
-        progress(done)
+        progress(done, None, FEATURES)
     for group in islice(groups, len(chunks), None):
-        part = extract_images(group, extractor, cfg, progress=progress)
+        part = extract_images(group, extractor, cfg, progress=progress_part(progress, start=done))
         name = f"chunk-{len(chunks):05d}.npy"
         with atomic_path(folder / name) as tmp:
             np.save(tmp, part.matrix, allow_pickle=False)
@@ -76,5 +78,6 @@ def extract_chunks(groups: Iterator[list[tuple[str, str | None]]], extractor: Fe
                        "examples": part.examples, "seconds": part.seconds, "dim": extractor.dim})
         with atomic_write(folder / "progress.json", "w", encoding="utf-8") as fh:
             json.dump({"identity": identity, "chunks": chunks}, fh)
+        done += len(group)
     return chunks
 
