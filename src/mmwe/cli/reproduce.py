@@ -1,75 +1,81 @@
-"""`mmwe reproduce ...`: re-run the experiments of published papers and print / save their tables.
+"""`mmwe reproduce collell|mao` (the papers' experiments), `mmwe report` (one HTML page of run folders) and `mmwe demo`.
 
 ``reproduce_app`` is module-level so that other areas can add their paper's command to it.
 """
 
-from __future__ import annotations
-
-from dataclasses import replace
+import time
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from mmwe.cli.app import app
-from mmwe.cli.console import bar_callback, print_json, print_table, progress_bar, quiet
-from mmwe.cli.options import config_options, out_option
-from mmwe.report.tables import format_cell
+from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar, quiet
+from mmwe.cli.options import config_options
+from mmwe.experiments.config import CollellOut, CollellRun, DemoConfig, MaoOut
+from mmwe.experiments.mao.config import MaoRun
+from mmwe.report import build_report, demo_report, result_table, summary_text, write_run_report
+from mmwe.report.commands import rows_printout
+from mmwe.report.config import ReportConfig
+from mmwe.report.runs import load_runs
 
 reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")
 
 
-def _print_rows(rows: list[dict], columns: list) -> None:
-    keys = [c if isinstance(c, str) else c[0] for c in columns]
-    print_table(None, [c if isinstance(c, str) else c[1] for c in columns],
-                [[format_cell(r.get(k)) for k in keys] for r in rows])
+def _log(json: bool = False):
+    return (lambda s: None) if json or quiet() else (lambda s: typer.echo(s, err=True))
 
 
 @reproduce_app.command("collell")
-@config_options("mmwe.experiments.collell_runs:CollellRun")
-def collell(
-    out: Annotated[Path | None, out_option("Run folder: results.json, results.md, report.md/html.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    overrides: dict | None = None,
-) -> None:
+@config_options(CollellOut, CollellRun, json="Print the result as JSON.")
+def collell(cfg: CollellOut, overrides: dict, json: bool) -> None:
     """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
-    from mmwe.experiments.collell_runs import CollellRun, collell_experiment  # torch: once the options are valid
+    from mmwe.experiments.collell_runs import collell_experiment  # torch: once the options are valid
     from mmwe.fileio import json_ready
-    from mmwe.report import result_table, summary_text, write_run_report
 
-    lib, cfg = collell_experiment(replace(CollellRun(), **overrides))
-    log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
-    with progress_bar(disable=json_out) as bar:
-        result = lib.run(cfg, bar_callback(bar), log=log)
-    if out is not None:
-        write_run_report(lib.save(result, out))
-    if json_out:
-        print_json(json_ready(result, drop_private=True))
-        return
-    rows, cols = result_table(result)
-    _print_rows(rows, cols)
-    typer.echo(summary_text(result))
-    if out is not None:
-        typer.echo(f"wrote {out}/results.json, results.md, report.md, report.html")
+    if "losses" in overrides:  # --losses mse,procrustes: the same as --losses mse --losses procrustes
+        overrides["losses"] = tuple(x.strip() for v in overrides["losses"] for x in v.split(",") if x.strip())
+    lib, run = collell_experiment(CollellRun(**overrides))
+    with progress_bar(disable=json) as bar:
+        result = lib.run(run, bar_callback(bar), log=_log(json))
+    if cfg.out is not None:
+        write_run_report(lib.save(result, cfg.out))
+    if json:
+        return print_json(json_ready(result, drop_private=True))
+    print_summary([*rows_printout(*result_table(result)), summary_text(result)])
+    if cfg.out is not None:
+        typer.echo(f"wrote {cfg.out}/results.json, results.md, report.md, report.html")
 
 
 @reproduce_app.command("mao")
-@config_options("mmwe.experiments.mao.config:MaoRun", flags={"lam": "--lambda"})
-def mao(
-    out: Annotated[Path, out_option("Run folder: one sub-folder per model, results.json/md.")] = Path("runs/mao"),
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    overrides: dict | None = None,
-) -> None:
+@config_options(MaoOut, MaoRun, flags={"lam": "--lambda"}, json="Print the result as JSON.")
+def mao(cfg: MaoOut, overrides: dict, json: bool) -> None:
     """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""
     from mmwe.experiments.mao import reproduce_mao
-    from mmwe.experiments.mao.config import MaoRun
 
-    log = (lambda s: None) if json_out or quiet() else (lambda s: typer.echo(s, err=True))
-    with progress_bar(disable=json_out) as bar:
-        result, text = reproduce_mao(replace(MaoRun(), **overrides), out, log=log, progress=bar_callback(bar))
-    if json_out:
-        print_json(result)
-        return
-    typer.echo(text)
-    typer.echo(f"wrote {out}/results.json, {out}/results.md")
+    with progress_bar(disable=json) as bar:
+        result, text = reproduce_mao(MaoRun(**overrides), cfg.out, log=_log(json), progress=bar_callback(bar))
+    print_json(result) if json else typer.echo(f"{text}\nwrote {cfg.out}/results.json, {cfg.out}/results.md")
+
+
+@app.command("report")
+@config_options(ReportConfig)
+def report(cfg: ReportConfig) -> None:
+    """Self-contained HTML report: tables, SVG plots and a neighbour explorer; no network requests."""
+    runs = load_runs(cfg.runs)  # fail before any work (and before the progress bar draws)
+    with progress_bar() as bar:
+        path = build_report(runs, cfg.out, title=cfg.title, label_names=cfg.label_names,
+                            explorer_items=cfg.explorer_items, progress=bar_callback(bar))
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB) and {path.with_suffix('.md')}")
+
+
+@app.command("demo")
+@config_options(DemoConfig, skip=("words_corpus",))
+def demo(cfg: DemoConfig) -> None:
+    """Run the reproductions on built-in data and write OUT/report.html."""
+    from mmwe.experiments import demo as D  # torch: imported once the options are known to be valid
+
+    t0 = time.perf_counter()
+    with progress_bar() as bar:
+        report = demo_report(D.run(cfg, bar_callback(bar), log=_log()), cfg.out, log=_log(), progress=bar_callback(bar))
+    typer.echo(f"[demo] done in {time.perf_counter() - t0:.0f} s\nreport: {Path(report).resolve()}")

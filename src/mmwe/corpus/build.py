@@ -17,7 +17,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +80,19 @@ def default_configs(specs: list[ReaderSpec]) -> tuple[PreprocessConfig, SplitCon
     spl = {tuple(sorted(s.split_defaults.items())) for s in specs}
     return (PreprocessConfig(**dict(pre.pop())) if len(pre) == 1 else PreprocessConfig(),
             SplitConfig(**dict(spl.pop())) if len(spl) == 1 else SplitConfig())
+
+
+def build_config(sources: list[str], reader: str = "auto", **settings) -> BuildConfig:
+    """The `BuildConfig` of ``mmwe corpus build``: ``settings`` (fields of PreprocessConfig, SplitConfig,
+    ReadOptions and BuildConfig, by name) over the readers' defaults (`default_configs`)."""
+    pre, split = default_configs([spec for _, spec in resolve_sources(sources, reader)])
+    parts = {cls: {f.name for f in fields(cls)} for cls in (PreprocessConfig, SplitConfig, ReadOptions, BuildConfig)}
+    if unknown := set(settings) - set().union(*parts.values()) - {"reader", "preprocess", "split", "read"}:
+        raise MmweError(f"expected corpus build settings, got {', '.join(sorted(unknown))}")
+    of = {cls: {k: v for k, v in settings.items() if k in names} for cls, names in parts.items()}
+    return BuildConfig(reader=reader, preprocess=replace(pre, **of[PreprocessConfig]),
+                       split=replace(split, **of[SplitConfig]), read=ReadOptions(**of[ReadOptions]),
+                       **of[BuildConfig])
 
 
 def _key_hash(key: str) -> int:

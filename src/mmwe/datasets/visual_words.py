@@ -16,21 +16,44 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from typing import Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 
+from mmwe.config import ARG, Opt
 from mmwe.corpus.debian import source_of
 from mmwe.corpus.store import count_records, iter_records, read_manifest
 from mmwe.corpus.tokenize import tokenize
 from mmwe.datasets import PairedData
 from mmwe.errors import MmweError
+from mmwe.fileio import check_output_path
 from mmwe.progress import Progress
-from mmwe.vectors import Vectors
+from mmwe.vectors import Vectors, save
 from mmwe.vision.store import load_features
 
 Aggregate = Literal["mean", "max"]
 AGGREGATES = ("mean", "max")
+
+
+@dataclass(frozen=True)
+class VisualWordsConfig:
+    """``mmwe vectors visual CORPUS --out FILE`` (`write_visual_words`)."""
+
+    corpus: Annotated[str, ARG]  # Corpus folder (see `mmwe corpus build`).
+    out: Annotated[str, Opt(out=True)]  # Output vector file (any format `vectors convert` writes, by suffix).
+    features: str = "efficientnet-lite0"  # Feature file, or a model name: CORPUS/features/NAME.npy.
+    min_images: Annotated[int, Opt(min=1)] = 3  # Drop words described by fewer images (counted).
+    aggregate: Aggregate = "mean"  # mean, or max (element-wise, Kiela & Bottou 2014).
+    stopwords: bool = False  # Keep stopwords (dropped by default).
+
+    def features_path(self) -> str:
+        """The feature file: ``features`` itself when it has a suffix, else CORPUS/features/NAME.npy."""
+        named = Path(self.corpus) / "features" / f"{self.features}.npy"
+        return self.features if Path(self.features).suffix else str(named)
+
+
 # English function words (a short list: pronouns, determiners, prepositions, auxiliaries, conjunctions); they
 # describe no picture, and in a corpus of short descriptions they would each collect thousands of images.
 STOPWORDS = frozenset("""
@@ -136,6 +159,15 @@ def visual_word_vectors(corpus_dir: str | os.PathLike, features_path: str | os.P
              "min_images": min_images, "aggregate": aggregate, "stopwords": stopwords, "dim": int(features.shape[1]),
              "corpus": str(corpus_dir), "features": str(features_path)}
     return Vectors(kept, matrix, source=f"visual words of {features_path}"), stats
+
+
+def write_visual_words(cfg: VisualWordsConfig, *, progress: Progress | None = None) -> dict:
+    """Write the visual word vectors of ``cfg`` to ``cfg.out``; their statistics (`visual_word_vectors`)."""
+    check_output_path(cfg.out)
+    vecs, stats = visual_word_vectors(cfg.corpus, cfg.features_path(), min_images=cfg.min_images,
+                                      aggregate=cfg.aggregate, stopwords=cfg.stopwords, progress=progress)
+    save(vecs, cfg.out)
+    return stats
 
 
 def _per_source(per_source: dict, seen: dict[str, list[int]], kept: list[str], used: set[int],

@@ -5,7 +5,9 @@ reads these dataclasses (fields, types, the comments as help) before anything he
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
+
+from mmwe.config import Opt
 
 Experiment = Literal["1", "2", "bridge", "imagined"]
 EXPERIMENTS = get_args(Experiment)
@@ -48,3 +50,17 @@ class DemoConfig:
     # the imagined vectors).
     words_corpus: str | None = None  # corpus of the visual words (a folder or built-in names, built under out);
     # None: the OpenMoji corpus built under out
+
+
+@dataclass(frozen=True)
+class CollellOut:
+    """Where `mmwe reproduce collell` writes (nothing by default: the tables print)."""
+
+    out: Annotated[str | None, Opt(out=True)] = None  # Run folder: results.json, results.md, report.md/html.
+
+
+@dataclass(frozen=True)
+class MaoOut:
+    """Where `mmwe reproduce mao` writes."""
+
+    out: Annotated[str, Opt(out=True)] = "runs/mao"  # Run folder: one sub-folder per model, results.json/md.

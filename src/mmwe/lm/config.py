@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
+from mmwe.config import ARG, Opt
 from mmwe.errors import MmweError
 
 MODELS = ("puretext", "A", "B", "C")  # see mmwe.lm.model (here: the CLI reads this module without torch)
@@ -93,3 +94,12 @@ def identity(cfg: TrainConfig) -> dict:
     if not cfg.memmap:
         out.pop("feature_store")  # only the memory-mapped path reads it
     return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainFiles:
+    """What ``mmwe train`` reads and writes (its TrainConfig aside)."""
+
+    corpus: Annotated[str, ARG]  # Corpus folder (manifest.json + shards/), see `mmwe corpus`.
+    out: Annotated[str, Opt(out=True)]  # Run folder: config, vocab, metrics, checkpoints, vectors.txt/.bin.
+    features: str | None = None  # Image features (.npy + .keys.txt); default CORPUS/features/efficientnet-lite0.npy.

@@ -9,7 +9,7 @@
   and ``write_run_report(run_dir)`` for one reproduction's folder.
 """
 
-from mmwe.report.page import build_report, write_run_report
+from mmwe.report.page import build_report, demo_report, write_run_report
 from mmwe.report.summaries import result_table, summary_text
 from mmwe.report.tables import (
                                 Column,
@@ -23,6 +23,6 @@ from mmwe.report.tables import (
                                 write_report,
 )
 
-__all__ = ["Column", "Section", "build_report", "format_cell", "html_table", "markdown_table", "render_html",
-           "render_markdown", "result_table", "summary_text", "write_markdown_table", "write_report",
+__all__ = ["Column", "Section", "build_report", "demo_report", "format_cell", "html_table", "markdown_table",
+           "render_html", "render_markdown", "result_table", "summary_text", "write_markdown_table", "write_report",
            "write_run_report"]

@@ -22,7 +22,7 @@ from mmwe.neighbor_sets import DEFAULT_CAP, neighbour_set
 from mmwe.report import plots
 from mmwe.report.bridge_plots import bridge_retrieval_plot, bridge_scatter_plot
 from mmwe.report.explorer import apply_label_names, read_label_names
-from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_runs
+from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_run, load_runs
 from mmwe.report.summaries import result_table, summary_text
 from mmwe.report.tables import Section, html_table, render_markdown, write_markdown_table, write_report
 
@@ -340,3 +340,16 @@ def write_run_report(run_dir: str | os.PathLike) -> Path:
                            Section("Protocol", result.get("protocol", ""))], title=title)
     build_report([run_dir], run_dir / "report.html", title=title, markdown=False)  # plots + explorer
     return run_dir
+
+
+def demo_report(runs: Sequence[Path], out: str | os.PathLike, *, log: Callable[[str], None] = print,
+                progress: Progress | None = None) -> Path:
+    """``mmwe demo``'s pages: each Collell run's report (its summary logged), each Mao table logged, then one
+    OUT/report.html of every run; returns it."""
+    for run_dir in runs:
+        if run_dir.name.startswith("collell"):
+            write_run_report(run_dir)
+            log(summary_text(load_run(run_dir).result))
+        else:
+            log((run_dir / "results.md").read_text(encoding="utf-8"))  # the Mao table and its findings
+    return build_report(runs, Path(out) / "report.html", title="mmwe demo", progress=progress)

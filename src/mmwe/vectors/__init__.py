@@ -25,11 +25,11 @@ Modules: `container` (Vectors, the duplicate-word check, describe), `api` (load,
 format (`text`, `binary`, `npy`, `builtin`) and `common` (what the formats share).
 """
 
-from mmwe.vectors.api import FORMATS, detect_format, load, save
+from mmwe.vectors.api import FORMATS, convert_file, describe_file, detect_format, load, save
 from mmwe.vectors.builtin import BUILTIN_VECTORS
 from mmwe.vectors.common import UNICODE_ERRORS
 from mmwe.vectors.container import Vectors, describe, first_duplicate
 from mmwe.vectors.npy import words_path_for
 
-__all__ = ["BUILTIN_VECTORS", "FORMATS", "UNICODE_ERRORS", "Vectors", "describe", "detect_format", "first_duplicate",
-           "load", "save", "words_path_for"]
+__all__ = ["BUILTIN_VECTORS", "FORMATS", "UNICODE_ERRORS", "Vectors", "convert_file", "describe", "describe_file",
+           "detect_format", "first_duplicate", "load", "save", "words_path_for"]

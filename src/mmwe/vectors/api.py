@@ -12,7 +12,8 @@ from mmwe.fileio import atomic_write
 from mmwe.vectors.binary import binary_chunks, load_binary
 from mmwe.vectors.builtin import BUILTIN_VECTORS, load_builtin
 from mmwe.vectors.common import BAD_WORD_TEXT, BOM, UNICODE_ERRORS, check_finite, check_words, parse_header
-from mmwe.vectors.container import Vectors
+from mmwe.vectors.config import ConvertConfig, InfoConfig
+from mmwe.vectors.container import Vectors, describe
 from mmwe.vectors.npy import load_npy, save_npy
 from mmwe.vectors.text import load_text, text_chunks
 
@@ -188,3 +189,17 @@ def _load_bytes(buf: bytes, path: str, fmt: str | None, limit: int | None, error
         raise MmweError("expected a .npy file (it starts with \\x93NUMPY), got other data", path=path)
     return load_text(buf, start, path, header=fmt == "word2vec", limit=limit, errors=errors)
 
+
+
+def convert_file(cfg: ConvertConfig) -> Vectors:
+    """``mmwe vectors convert``: read ``cfg.src`` and write it to ``cfg.dst`` (atomically) in another format."""
+    vecs = load(cfg.src, fmt=cfg.from_fmt, limit=cfg.limit, unicode_errors=cfg.unicode_errors)
+    save(vecs, cfg.dst, fmt=cfg.to_fmt)
+    return vecs
+
+
+def describe_file(cfg: InfoConfig) -> dict:
+    """``mmwe vectors info``: the path, its format (and gzip), then `describe` of its vectors."""
+    fmt, gz = detect_format(cfg.path)
+    vecs = load(cfg.path, unicode_errors=cfg.unicode_errors)
+    return {"path": cfg.path, "format": fmt + (" (gzip)" if gz else ""), **describe(vecs, show=cfg.show)}

@@ -7,7 +7,9 @@ from typing import Protocol
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.vision.config import BACKENDS, Backend
+from mmwe.vision.config import BACKENDS, Backend, ClassifyConfig
+from mmwe.vision.images import load_image, to_model_input
+from mmwe.vision.models import top_classes
 from mmwe.vision.registry import MODELS, REGISTRY
 
 
@@ -70,3 +72,12 @@ def make_extractor(model: str = "efficientnet-lite0", backend: Backend = "onnx",
     if backend == "onnx":
         return spec.onnx(num_threads=num_threads, cache_dir=cache_dir)
     raise MmweError(f"expected a backend in {list(BACKENDS)}, got {backend!r}")
+
+
+def classify_images(cfg: ClassifyConfig) -> dict[str, list[dict]]:
+    """The ``cfg.top`` ImageNet classes of each image, {path: [{"class", "p"}, ...]}, with the full EfficientNet-Lite0
+    classifier (a check that the weights load)."""
+    pixels = np.stack([to_model_input(load_image(p)) for p in cfg.images])  # (N, 224, 224, 3)
+    ext = make_extractor("efficientnet-lite0", cfg.backend, cache_dir=cfg.cache_dir)
+    return {p: [{"class": c, "p": round(pr, 4)} for c, pr in t]
+            for p, t in zip(cfg.images, top_classes(ext.logits(pixels), cfg.top))}

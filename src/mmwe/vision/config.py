@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from mmwe import devices
+from mmwe.config import ARG, Opt
 from mmwe.devices import DEVICES
 from mmwe.errors import MmweError
 from mmwe.vision.images import DEFAULT_MAX_PIXELS, ResizeMode
@@ -58,3 +59,22 @@ class FeatureConfig:
         """Where the model runs: `mmwe.devices.resolve_device` for the torch backend; the CPU for ONNX Runtime
         (the build installed with mmwe is the CPU one), without importing torch."""
         return devices.resolve_device(self.device) if self.backend == "torch" else "cpu"
+
+
+@dataclass(frozen=True)
+class FeaturesOutput:
+    """``mmwe features CORPUS [--out FILE]`` (with FeatureConfig; `mmwe.vision.extract.extract_to`)."""
+
+    corpus: Annotated[str, ARG]  # Corpus folder (manifest.json + shards/*.parquet).
+    out: Annotated[str | None, Opt(out=True)] = None  # Output .npy (+ .keys.txt) or .parquet (default:
+    # CORPUS/features/MODEL.npy; MODEL-bin.npy if binarised).
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    """``mmwe classify IMAGES...``: the top ImageNet classes of images (`mmwe.vision.backends.classify_images`)."""
+
+    images: Annotated[tuple[str, ...], ARG]  # Image files (JPEG, PNG, SVG, ...).
+    backend: Backend = "torch"  # onnx or torch.
+    top: Annotated[int, Opt(min=1)] = 5  # Classes to show per image.
+    cache_dir: str | None = None  # Where the ONNX export is cached.
