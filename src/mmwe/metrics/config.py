@@ -85,8 +85,9 @@ class MnnoRun:
     device: Device = "auto"  # auto (the exact search runs on CUDA when there is a GPU), cpu or cuda.
     ties: Ties = "index"  # index (the lower index wins a tie at the K-th place) or sklearn (ties broken as
     # scikit-learn's brute kNN: the authors' procedure).
-    alignment: bool = False  # Also report the Platonic-representation metrics: mutual_knn, cycle_knn, lcs_knn,
-    # edit_distance_knn (with chance levels and, with --permutations, nulls), cka, unbiased_cka, cknna, svcca.
+    alignment: Annotated[bool, Opt("--alignment/--no-alignment")] = False  # Also report the
+    # Platonic-representation metrics: mutual_knn, cycle_knn, lcs_knn, edit_distance_knn (with chance levels and,
+    # with --permutations, nulls), cka, unbiased_cka, cknna, svcca.
     l2_normalize: bool = False  # Divide every row by its L2 norm first, as platonic-rep does (changes the kernel
     # metrics; cosine neighbours do not change).
     clip_quantile: float | None = None  # Clamp each set's entries to ±v first, v = mean over rows of the
