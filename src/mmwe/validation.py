@@ -95,6 +95,13 @@ def check_paired(X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y"),
     return X, Y
 
 
+def check(ok: bool, message: str) -> None:
+    """Raise MmweError(``message``) unless ``ok``: a config's ``validate()`` states each rule as one such line
+    (``check_choice`` / ``check_range`` where their wording fits; the messages users and tests know otherwise)."""
+    if not ok:
+        raise MmweError(message)
+
+
 def check_choice(name: str, value: Any, allowed: Iterable[Any], *, fix: str | None = None) -> Any:
     """``value`` if it is one of ``allowed``; else MmweError "expected NAME in {a, b}, got 'c'"."""
     allowed = tuple(allowed)

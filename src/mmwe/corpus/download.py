@@ -37,6 +37,7 @@ from pathlib import Path
 from mmwe.corpus.pickle_safe import load_pickled_objects
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
+from mmwe.validation import check
 
 FAILURE_REASONS = ("http_404", "http_error", "timeout", "connection", "not_an_image", "too_large", "other")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -59,13 +60,13 @@ class DownloadConfig:
     limit: int | None = None  # first N usable rows only
 
     def validate(self) -> DownloadConfig:
+        """Raise MmweError on a setting that cannot work; return self."""
         for name in ("processes", "threads", "timeout", "image_size", "shard_size"):
-            if getattr(self, name) < 1:
-                raise MmweError(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(self, name)}")
-        if self.retries < 0 or (self.limit is not None and self.limit < 1):
-            raise MmweError(f"expected --retries >= 0 and --limit >= 1, got {self.retries} and {self.limit}")
-        if not self.max_image_area > 0:
-            raise MmweError(f"--max-image-area: expected a positive number, got {self.max_image_area}")
+            value = getattr(self, name)
+            check(value >= 1, f"--{name.replace('_', '-')}: expected an integer >= 1, got {value}")
+        check(self.retries >= 0 and (self.limit is None or self.limit >= 1),
+              f"expected --retries >= 0 and --limit >= 1, got {self.retries} and {self.limit}")
+        check(self.max_image_area > 0, f"--max-image-area: expected a positive number, got {self.max_image_area}")
         return self
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from mmwe.corpus.record import RawRecord, Tally
 from mmwe.corpus.tokenize import PAPER_MIN_COUNT, tokenize
-from mmwe.errors import MmweError
+from mmwe.validation import check
 
 SPLITS = ("train", "val", "test")
 
@@ -31,12 +31,11 @@ class PreprocessConfig:
     min_count: int = PAPER_MIN_COUNT  # vocabulary: words seen at least this often (paper: more than 50 times)
 
     def validate(self) -> PreprocessConfig:
-        if self.min_words < 1:
-            raise MmweError(f"expected min_words >= 1, got {self.min_words}")
-        if not 0 < self.dedup_threshold:
-            raise MmweError(f"expected dedup_threshold > 0 (above 1 disables it), got {self.dedup_threshold}")
-        if self.min_count < 1:
-            raise MmweError(f"expected min_count >= 1, got {self.min_count}")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check(self.min_words >= 1, f"expected min_words >= 1, got {self.min_words}")
+        check(0 < self.dedup_threshold,
+              f"expected dedup_threshold > 0 (above 1 disables it), got {self.dedup_threshold}")
+        check(self.min_count >= 1, f"expected min_count >= 1, got {self.min_count}")
         return self
 
     def as_dict(self) -> dict:
@@ -96,9 +95,10 @@ class SplitConfig:
     seed: int = 0  # another seed gives another (equally deterministic) split
 
     def validate(self) -> SplitConfig:
+        """Raise MmweError on a setting that cannot work; return self."""
         v, t = self.val_fraction, self.test_fraction
-        if not (0 <= v <= 1 and 0 <= t <= 1 and v + t <= 1):
-            raise MmweError(f"expected 0 <= val, test and val + test <= 1, got val={v}, test={t}")
+        check(0 <= v <= 1 and 0 <= t <= 1 and v + t <= 1,
+              f"expected 0 <= val, test and val + test <= 1, got val={v}, test={t}")
         return self
 
     def as_dict(self) -> dict:

@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 
 from mmwe.datasets import PairedData
-from mmwe.errors import MmweError
 from mmwe.experiments import collell
 from mmwe.experiments.collell import (
     kfold_indices,
@@ -56,6 +55,7 @@ from mmwe.metrics.stats import bootstrap_ci
 from mmwe.neighbors import knn_many, overlap_counts
 from mmwe.progress import Progress
 from mmwe.threads import thread_limit
+from mmwe.validation import check, check_choice
 
 PROTOCOL = (__doc__ or "").split("Protocol", 1)[-1].strip()
 DATASETS = ("iaprtc12", "imagenet", "words")
@@ -106,20 +106,17 @@ class BridgeConfig:
     min_images: int = 3  # words: a visual word needs this many images
 
     def validate(self) -> BridgeConfig:
-        if self.dataset not in DATASETS:
-            raise MmweError(f"expected dataset in {{{', '.join(DATASETS)}}}, got {self.dataset!r}")
-        if self.metric not in ("cosine", "euclidean"):
-            raise MmweError(f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
-        if self.folds < 2 or self.k < 1 or (self.epochs is not None and self.epochs < 1) or self.n_boot < 0:
-            raise MmweError(f"expected folds >= 2, k >= 1, epochs >= 1, n_boot >= 0, got folds={self.folds}, "
-                            f"k={self.k}, epochs={self.epochs}, n_boot={self.n_boot}")
-        if not 0 < self.val_fraction < 1:
-            raise MmweError(f"expected 0 < val_fraction < 1, got {self.val_fraction}")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check_choice("dataset", self.dataset, DATASETS)
+        check(self.metric in ("cosine", "euclidean"), f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
+        check(self.folds >= 2 and self.k >= 1 and (self.epochs is None or self.epochs >= 1) and self.n_boot >= 0,
+              f"expected folds >= 2, k >= 1, epochs >= 1, n_boot >= 0, got folds={self.folds}, k={self.k}, "
+              f"epochs={self.epochs}, n_boot={self.n_boot}")
+        check(0 < self.val_fraction < 1, f"expected 0 < val_fraction < 1, got {self.val_fraction}")
         for name, values, allowed in (("loss", self.losses, FAMILIES), ("direction", self.directions, DIRECTIONS),
                                       ("map", self.maps, MAP_MODELS)):
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                raise MmweError(f"expected {name} in {{{', '.join(allowed)}}}, got {bad[0]!r}")
+            for v in values:
+                check_choice(name, v, allowed)
         self.collell_config().validate()  # words: the CNN and the corpus spec
         return self
 

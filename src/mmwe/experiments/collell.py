@@ -70,6 +70,7 @@ from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
 from mmwe.neighbor_sets import neighbour_set, write_neighbour_set
 from mmwe.progress import Progress
 from mmwe.threads import thread_limit
+from mmwe.validation import check, check_choice
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
 
@@ -113,30 +114,24 @@ class CollellConfig:
                                  min_images=self.min_images)
 
     def validate(self) -> CollellConfig:
-        if self.exp not in (1, 2):
-            raise MmweError(f"expected experiment 1 or 2, got {self.exp!r}")
-        if self.dataset not in DATASETS:
-            raise MmweError(f"expected dataset in {{{', '.join(DATASETS)}}}, got {self.dataset!r}")
-        if self.metric not in ("cosine", "euclidean"):
-            raise MmweError(f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
-        if self.folds < 2:
-            raise MmweError(f"expected at least 2 folds, got {self.folds}")
-        if self.workers is not None and self.workers < 1:
-            raise MmweError(f"expected workers >= 1 (or None for the available cores), got {self.workers}")
-        if self.explorer_items < 0 or self.ci_boot < 0:
-            raise MmweError(f"expected explorer_items >= 0 and ci_boot >= 0, got {self.explorer_items}, {self.ci_boot}")
-        if self.k < 1 or (self.epochs is not None and self.epochs < 1):
-            raise MmweError(f"expected k >= 1 and epochs >= 1, got k={self.k}, epochs={self.epochs}")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check(self.exp in (1, 2), f"expected experiment 1 or 2, got {self.exp!r}")
+        check_choice("dataset", self.dataset, DATASETS)
+        check(self.metric in ("cosine", "euclidean"), f"expected metric 'cosine' or 'euclidean', got {self.metric!r}")
+        check(self.folds >= 2, f"expected at least 2 folds, got {self.folds}")
+        check(self.workers is None or self.workers >= 1,
+              f"expected workers >= 1 (or None for the available cores), got {self.workers}")
+        check(self.explorer_items >= 0 and self.ci_boot >= 0,
+              f"expected explorer_items >= 0 and ci_boot >= 0, got {self.explorer_items}, {self.ci_boot}")
+        check(self.k >= 1 and (self.epochs is None or self.epochs >= 1),
+              f"expected k >= 1 and epochs >= 1, got k={self.k}, epochs={self.epochs}")
         for d in self.directions:
-            if d not in DIRECTIONS:
-                raise MmweError(f"expected direction in {{{', '.join(DIRECTIONS)}}}, got {d!r}")
+            check_choice("direction", d, DIRECTIONS)
         for m in self.maps:
-            if m not in MAP_MODELS:
-                raise MmweError(f"expected map in {{{', '.join(MAP_MODELS)}}}, got {m!r}")
+            check_choice("map", m, MAP_MODELS)
         check_cnns(self.visual)
-        if self.exp == 1 and self.dataset == "words" and len(self.visual) != 1:
-            raise MmweError(f"expected one --visual CNN for dataset words, got {len(self.visual)}; "
-                            "fix: run once per CNN")
+        check(not (self.exp == 1 and self.dataset == "words" and len(self.visual) != 1),
+              f"expected one --visual CNN for dataset words, got {len(self.visual)}; fix: run once per CNN")
         if (self.exp == 1 and self.dataset == "words") or (self.exp == 2 and self.corpus is not None):
             self.words_source().validate()
         return self

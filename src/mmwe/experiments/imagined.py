@@ -44,6 +44,7 @@ from mmwe.maps import CrossModalMap, MapConfig, fit_map, untrained_map
 from mmwe.metrics.wordsim import compare, evaluate, pair_similarities
 from mmwe.progress import Progress
 from mmwe.threads import thread_limit
+from mmwe.validation import check
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
 
@@ -76,19 +77,16 @@ class ImaginedConfig:
     extra: dict = field(default_factory=dict)  # MapConfig overrides for the trained maps (e.g. {"lr": 1e-4})
 
     def validate(self) -> ImaginedConfig:
-        if self.visual_names and len(self.visual_names) != len(self.visual):
-            raise MmweError(f"expected one name per visual file, got {len(self.visual_names)} names for "
-                            f"{len(self.visual)} files")
-        if not 0 < self.test_fraction < 1:
-            raise MmweError(f"expected 0 < test_fraction < 1, got {self.test_fraction}")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check(not self.visual_names or len(self.visual_names) == len(self.visual),
+              f"expected one name per visual file, got {len(self.visual_names)} names for {len(self.visual)} files")
+        check(0 < self.test_fraction < 1, f"expected 0 < test_fraction < 1, got {self.test_fraction}")
         for s in self.similarities:
-            if s not in SIMILARITIES:
-                raise MmweError(f"expected similarity in {SIMILARITIES}, got {s!r}")
+            check(s in SIMILARITIES, f"expected similarity in {SIMILARITIES}, got {s!r}")
         for m in self.maps:
-            if m not in MAP_MODELS:
-                raise MmweError(f"expected map in {MAP_MODELS}, got {m!r}")
-        if (self.epochs is not None and self.epochs < 1) or self.ci_boot < 0:
-            raise MmweError(f"expected epochs >= 1 and ci_boot >= 0, got {self.epochs}, {self.ci_boot}")
+            check(m in MAP_MODELS, f"expected map in {MAP_MODELS}, got {m!r}")
+        check((self.epochs is None or self.epochs >= 1) and self.ci_boot >= 0,
+              f"expected epochs >= 1 and ci_boot >= 0, got {self.epochs}, {self.ci_boot}")
         if self.corpus is not None and not self.visual:
             check_cnns(self.cnns)
             self.words_source().validate()

@@ -20,6 +20,7 @@ from mmwe.corpus.ensure import ensure, parse_spec
 from mmwe.datasets.visual_words import AGGREGATES, visual_word_vectors
 from mmwe.errors import MmweError
 from mmwe.progress import Progress
+from mmwe.validation import check
 from mmwe.vectors import Vectors
 from mmwe.vision.extract import MODELS, FeatureConfig, ensure_features
 
@@ -36,10 +37,9 @@ class VisualWordsConfig:
     aggregate: str = "mean"  # "mean" or "max" of the image features of a word
 
     def validate(self) -> VisualWordsConfig:
-        if self.min_images < 1:
-            raise MmweError(f"expected min_images >= 1, got {self.min_images}")
-        if self.aggregate not in AGGREGATES:
-            raise MmweError(f"expected aggregate in {AGGREGATES}, got {self.aggregate!r}")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check(self.min_images >= 1, f"expected min_images >= 1, got {self.min_images}")
+        check(self.aggregate in AGGREGATES, f"expected aggregate in {AGGREGATES}, got {self.aggregate!r}")
         parse_spec(self.corpus)  # a folder or built-in names: fails before any work
         return self
 

@@ -9,7 +9,7 @@ from typing import Literal
 from mmwe.devices import DEVICES, Device
 from mmwe.errors import MmweError
 from mmwe.maps.normalize import parse_normalize
-from mmwe.validation import check_choice, check_range
+from mmwe.validation import check, check_choice, check_range
 
 MODELS = ("lin", "nn", "procrustes", "cca")
 TRAINED_MODELS = ("lin", "nn")  # fitted by Adam on MapConfig.loss
@@ -59,32 +59,29 @@ class MapConfig:
         return parse_loss(self.loss)
 
     def validate(self) -> MapConfig:
-        """Raise MmweError (expected / got / fix) for any setting outside its range; return self."""
+        """Raise MmweError on a setting that cannot work (expected / got / fix); return self."""
         check_choice("model", self.model, MODELS)
         check_choice("activation", self.activation, ACTIVATION_NAMES)
         check_choice("device", self.device, DEVICES)
         parse_normalize(self.normalize)
         terms = parse_loss(self.loss)
-        if self.model == "nn" and not 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS:
-            raise MmweError(f"expected 1 to {MAX_HIDDEN_LAYERS} hidden layers for model 'nn', got "
-                            f"{len(self.hidden)}; fix: give --hidden once per layer, e.g. --hidden 300")
-        if any(h < 1 for h in self.hidden):
-            raise MmweError(f"expected positive hidden sizes, got {list(self.hidden)}")
+        check(self.model != "nn" or 1 <= len(self.hidden) <= MAX_HIDDEN_LAYERS,
+              f"expected 1 to {MAX_HIDDEN_LAYERS} hidden layers for model 'nn', got {len(self.hidden)}; "
+              "fix: give --hidden once per layer, e.g. --hidden 300")
+        check(all(h >= 1 for h in self.hidden), f"expected positive hidden sizes, got {list(self.hidden)}")
         check_range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
         check_range("val_fraction", self.val_fraction, 0.0, 1.0, hi_open=True)
         check_range("margin", self.margin, 0.0, math.inf)
         check_range("weight_decay", self.weight_decay, 0.0, math.inf)
         for name in ("lr", "temperature", "nb_temperature", "adv_lr"):
-            if not getattr(self, name) > 0:
-                raise MmweError(f"expected {name} > 0, got {getattr(self, name)}")
+            check(getattr(self, name) > 0, f"expected {name} > 0, got {getattr(self, name)}")
         for name, low in (("epochs", 0), ("batch_size", 1), ("patience", 1), ("graph_k", 1), ("adv_hidden", 1),
                           ("adv_steps", 1), ("cca_components", 0)):
-            if int(getattr(self, name)) < low:
-                raise MmweError(f"expected {name} >= {low}, got {getattr(self, name)}")
+            check(int(getattr(self, name)) >= low, f"expected {name} >= {low}, got {getattr(self, name)}")
         pairwise = [t for t in terms if t in PAIRWISE]
-        if pairwise and self.batch_size < 2:
-            raise MmweError(f"expected batch_size >= 2 for the {pairwise[0]} loss (the other rows of a batch "
-                            f"are its negatives), got {self.batch_size}; fix: use --batch-size 64")
+        check(not pairwise or self.batch_size >= 2,
+              f"expected batch_size >= 2 for the {pairwise[0] if pairwise else ''} loss (the other rows of a batch "
+              f"are its negatives), got {self.batch_size}; fix: use --batch-size 64")
         return self
 
     def to_dict(self) -> dict:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mmwe.errors import MmweError
 from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
 from mmwe.lm import TrainConfig
+from mmwe.validation import check
 
 # (row name, trainer model name, share weights) in the paper's Table 2 order; one definition, in mmwe.lm
 VARIANTS: tuple[tuple[str, str, bool], ...] = tuple((n, m, sh) for n, (m, sh) in _TRAIN_VARIANTS.items())
@@ -65,20 +66,19 @@ class StudyConfig:
     n_boot: int = 1000
 
     def validate(self) -> StudyConfig:
+        """Raise MmweError on a setting that cannot work; return self."""
         known = {v[0] for v in VARIANTS}
-        bad = [v for v in self.variants if v not in known]
-        if bad:
-            raise MmweError(f"unknown variant {bad[0]!r}; expected one of {', '.join(sorted(known))}")
-        checks = [(self.seeds >= 1, "--seeds >= 1", self.seeds),
-                  (bool(self.fractions) and all(0 < f <= 1 for f in self.fractions), "--fractions in (0, 1]",
-                   self.fractions),
-                  (bool(self.lr_grid) and all(x > 0 for x in self.lr_grid), "--lr-grid values > 0", self.lr_grid),
-                  (bool(self.lam_grid) and all(x >= 0 for x in self.lam_grid), "--lambda-grid values >= 0",
-                   self.lam_grid),
-                  (self.workers is None or self.workers >= 1, "--workers >= 1", self.workers)]
-        for ok, expected, got in checks:
-            if not ok:
-                raise MmweError(f"expected {expected}, got {got!r}; fix the option")
+        for v in self.variants:
+            check(v in known, f"unknown variant {v!r}; expected one of {', '.join(sorted(known))}")
+        check(self.seeds >= 1, f"expected --seeds >= 1, got {self.seeds!r}; fix the option")
+        check(bool(self.fractions) and all(0 < f <= 1 for f in self.fractions),
+              f"expected --fractions in (0, 1], got {self.fractions!r}; fix the option")
+        check(bool(self.lr_grid) and all(x > 0 for x in self.lr_grid),
+              f"expected --lr-grid values > 0, got {self.lr_grid!r}; fix the option")
+        check(bool(self.lam_grid) and all(x >= 0 for x in self.lam_grid),
+              f"expected --lambda-grid values >= 0, got {self.lam_grid!r}; fix the option")
+        check(self.workers is None or self.workers >= 1,
+              f"expected --workers >= 1, got {self.workers!r}; fix the option")
         if 1.0 not in self.fractions:
             self.fractions = (*self.fractions, 1.0)
         self.fractions = tuple(sorted(set(self.fractions)))
