@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -48,12 +48,6 @@ def bar_callback(bar: Progress) -> ProgressCallback:
         bar.update(task, completed=done, total=total, description=escape(what))
 
     return update
-
-
-def bar_counter(bar: Progress, what: str, total: int | None = None) -> Callable[[int], None]:
-    """A ``progress(n)`` callback, for library calls that report how many more items are done."""
-    task = bar.add_task(escape(what), total=total)
-    return lambda n: bar.advance(task, n)
 
 
 def print_json(obj: Any) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from mmwe.corpus.record import RawRecord, Record, Tally
 from mmwe.corpus.store import FORMAT, VERSION, ShardWriter, corpus_vocabulary, write_token_counts
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path, atomic_write
+from mmwe.progress import Progress
 
 
 @dataclass
@@ -141,6 +142,9 @@ class _Counts:
         return total
 
 
+_READING = "reading images"  # the ``what`` of the build's progress(done, total, what)
+
+
 # -- resuming: the state after each finished shard ---------------------------------------------------------
 _PROGRESS = "progress.json"
 
@@ -203,22 +207,24 @@ def _restore(state: dict, tally: Tally, counts: _Counts, writer: ShardWriter, sh
 
 
 def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitConfig, tmp: Path,
-                   progress: Callable[[int], None] | None) -> tuple[Tally, _Counts, list[dict]]:
+                   progress: Progress | None) -> tuple[Tally, _Counts, list[dict]]:
     """Stream, clean, split and shard every record; after each finished shard the state is saved in ``tmp``,
-    and a build started again on the same ``tmp`` skips the records of the finished shards."""
+    and a build started again on the same ``tmp`` skips the records of the finished shards.
+    ``progress(done, None, "reading images")`` counts the records read (repeated images aside)."""
     tally, counts, seen = Tally(), _Counts(), set()
     writer = ShardWriter(tmp / "shards", shard_size=cfg.shard_size, row_group_size=cfg.row_group_size)
     identity = _identity(pairs, cfg, pre, spl)
     state = _load_progress(tmp, identity)
     skip = 0 if state is None else state["consumed"]
-    consumed = 0
+    consumed = done = 0
     for raw in _merged(pairs, cfg.read, tally):
         consumed += 1
         if consumed <= skip:  # done before the interruption: only the readers' position is rebuilt
             if consumed == skip:
                 seen = _restore(state, tally, counts, writer, tmp / "shards")
+                done = skip
                 if progress is not None:
-                    progress(skip)
+                    progress(done, None, _READING)
             continue
         h = _key_hash(raw.image)
         if h in seen:  # the same image again, not adjacent: keep the first
@@ -232,8 +238,9 @@ def _write_records(pairs, cfg: BuildConfig, pre: PreprocessConfig, spl: SplitCon
             counts.add(rec)
             if finished:
                 _save_progress(tmp, identity, consumed, tally, counts, seen, writer.shards)
+        done += 1
         if progress is not None:
-            progress(1)
+            progress(done, None, _READING)
     return tally, counts, writer.close()
 
 
@@ -259,8 +266,9 @@ def _manifest(pairs, cfg, pre, spl, tally: Tally, counts: _Counts, shards: list[
 
 
 def build_corpus(sources: list[str], out: str | os.PathLike, cfg: BuildConfig | None = None, *,
-                 progress: Callable[[int], None] | None = None) -> dict:
-    """Build the corpus directory ``out`` from ``sources``; returns its manifest."""
+                 progress: Progress | None = None) -> dict:
+    """Build the corpus directory ``out`` from ``sources``; returns its manifest. ``progress(done, None,
+    "reading images")`` counts the records read."""
     cfg = cfg or BuildConfig()
     pairs = resolve_sources(list(sources), cfg.reader)
     dpre, dspl = default_configs([spec for _, spec in pairs])

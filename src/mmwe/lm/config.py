@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
 from mmwe.config import ARG, Opt
-from mmwe.errors import MmweError
+from mmwe.devices import DEVICES
+from mmwe.validation import check
 
 MODELS = ("puretext", "A", "B", "C")  # see mmwe.lm.model (here: the CLI reads this module without torch)
 SAMPLERS = ("log-uniform", "log-count")
@@ -54,27 +55,25 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise MmweError on a setting that cannot work; return self."""
-        checks = [
-            (self.model in MODELS, f"--model one of {', '.join(MODELS)}", self.model),
-            (self.sampler in SAMPLERS, f"--sampler one of {', '.join(SAMPLERS)}", self.sampler),
-            (self.init_mode in ("pad", "project"), "--init-mode pad|project", self.init_mode),
-            (self.device in ("auto", "cpu", "cuda"), "--device auto|cpu|cuda", self.device),
-            (self.precision in PRECISIONS, "--precision auto|fp32|bf16", self.precision),
-            (self.feature_store in FEATURE_STORES, "--feature-store float32|float16|bits", self.feature_store),
-            (min(self.emb_dim, self.hidden, self.proj, self.batch_size) > 0, "positive sizes",
-             (self.emb_dim, self.hidden, self.proj, self.batch_size)),
-            (self.negatives >= 0 and self.clip >= 0 and self.lr > 0, "negatives >= 0, clip >= 0, lr > 0",
-             (self.negatives, self.clip, self.lr)),
-            (self.epochs >= 1 and self.patience >= 1, "epochs >= 1 and patience >= 1", (self.epochs, self.patience)),
-            (0 < self.val_fraction < 1, "0 < val_fraction < 1", self.val_fraction),
-            (self.max_len is None or self.max_len >= 1, "--max-len >= 1", self.max_len),
-        ]
-        for ok, expected, got in checks:
-            if not ok:
-                raise MmweError(f"expected {expected}, got {got!r}; fix the setting")
-        if self.share and self.proj != self.emb_dim:
-            raise MmweError(f"weight sharing needs --proj equal to --emb-dim, got {self.proj} and {self.emb_dim}; "
-                            "set them equal or pass --no-share")
+        fix = "; fix the setting"
+        check(self.model in MODELS, f"expected --model one of {', '.join(MODELS)}, got {self.model!r}{fix}")
+        check(self.sampler in SAMPLERS, f"expected --sampler one of {', '.join(SAMPLERS)}, got {self.sampler!r}{fix}")
+        check(self.init_mode in ("pad", "project"), f"expected --init-mode pad|project, got {self.init_mode!r}{fix}")
+        check(self.device in DEVICES, f"expected --device auto|cpu|cuda, got {self.device!r}{fix}")
+        check(self.precision in PRECISIONS, f"expected --precision auto|fp32|bf16, got {self.precision!r}{fix}")
+        check(self.feature_store in FEATURE_STORES,
+              f"expected --feature-store float32|float16|bits, got {self.feature_store!r}{fix}")
+        sizes = (self.emb_dim, self.hidden, self.proj, self.batch_size)
+        check(min(sizes) > 0, f"expected positive sizes, got {sizes!r}{fix}")
+        check(self.negatives >= 0 and self.clip >= 0 and self.lr > 0,
+              f"expected negatives >= 0, clip >= 0, lr > 0, got {(self.negatives, self.clip, self.lr)!r}{fix}")
+        check(self.epochs >= 1 and self.patience >= 1,
+              f"expected epochs >= 1 and patience >= 1, got {(self.epochs, self.patience)!r}{fix}")
+        check(0 < self.val_fraction < 1, f"expected 0 < val_fraction < 1, got {self.val_fraction!r}{fix}")
+        check(self.max_len is None or self.max_len >= 1, f"expected --max-len >= 1, got {self.max_len!r}{fix}")
+        check(not self.share or self.proj == self.emb_dim,
+              f"weight sharing needs --proj equal to --emb-dim, got {self.proj} and {self.emb_dim}; "
+              "set them equal or pass --no-share")
         return self
 
     def to_dict(self) -> dict:

@@ -19,14 +19,13 @@ from mmwe import vectors as vio
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_write, check_output_path
 from mmwe.neighbor_sets import DEFAULT_CAP, neighbour_set
+from mmwe.progress import Progress
 from mmwe.report import plots
 from mmwe.report.bridge_plots import bridge_retrieval_plot, bridge_scatter_plot
 from mmwe.report.explorer import apply_label_names, read_label_names
 from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_run, load_runs
 from mmwe.report.summaries import result_table, summary_text
 from mmwe.report.tables import Section, html_table, render_markdown, write_markdown_table, write_report
-
-Progress = Callable[[int, int, str], None]  # (done, total, what)
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 SECTIONS = [("tables", "Results tables"), ("mnno", "mNNO of the cross-modal maps"),

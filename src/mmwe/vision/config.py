@@ -7,14 +7,13 @@ from typing import Annotated, Literal
 
 from mmwe import devices
 from mmwe.config import ARG, Opt
-from mmwe.devices import DEVICES
-from mmwe.errors import MmweError
+from mmwe.devices import DEVICES, Device
+from mmwe.validation import check
 from mmwe.vision.images import DEFAULT_MAX_PIXELS, ResizeMode
 from mmwe.vision.registry import MODELS
 
 Backend = Literal["torch", "onnx"]
 Threshold = Literal["zero", "median"]
-Device = Literal["auto", "cpu", "cuda"]
 BACKENDS: tuple[Backend, ...] = ("onnx", "torch")
 
 
@@ -37,22 +36,17 @@ class FeatureConfig:
     device: Device = "auto"  # torch backend: cuda, cpu, or auto (cuda when present); onnx runs on the CPU
 
     def validate(self) -> FeatureConfig:
-        if self.model not in MODELS:
-            raise MmweError(f"expected --model in {list(MODELS)}, got {self.model!r}")
-        if self.backend not in BACKENDS:
-            raise MmweError(f"expected --backend in {list(BACKENDS)}, got {self.backend!r}")
-        if self.threshold not in ("zero", "median"):
-            raise MmweError(f"expected --threshold zero or median, got {self.threshold!r}")
-        if self.device not in DEVICES:
-            raise MmweError(f"expected --device auto, cpu or cuda, got {self.device!r}")
-        if self.device == "cuda" and self.backend != "torch":
-            raise MmweError(f"--device cuda: expected --backend torch, got --backend {self.backend} (ONNX Runtime "
-                            "runs on the CPU here); fix: add --backend torch")
+        """Raise MmweError on a setting that cannot work; return self."""
+        check(self.model in MODELS, f"expected --model in {list(MODELS)}, got {self.model!r}")
+        check(self.backend in BACKENDS, f"expected --backend in {list(BACKENDS)}, got {self.backend!r}")
+        check(self.threshold in ("zero", "median"), f"expected --threshold zero or median, got {self.threshold!r}")
+        check(self.device in DEVICES, f"expected --device auto, cpu or cuda, got {self.device!r}")
+        check(self.device != "cuda" or self.backend == "torch",
+              f"--device cuda: expected --backend torch, got --backend {self.backend} (ONNX Runtime runs on the CPU "
+              "here); fix: add --backend torch")
         for name in ("batch_size", "max_pixels", "workers", "processes"):
-            if getattr(self, name) < 1:
-                raise MmweError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
-        if self.limit is not None and self.limit < 0:
-            raise MmweError(f"expected --limit >= 0, got {self.limit}")
+            check(getattr(self, name) >= 1, f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
+        check(self.limit is None or self.limit >= 0, f"expected --limit >= 0, got {self.limit}")
         return self
 
     def run_device(self) -> str:
