@@ -6,11 +6,13 @@ from types import SimpleNamespace
 
 from mmwe.report.commands import (
     Table,
+    classify_printout,
     download_line,
     features_printout,
     manifest_printout,
     map_printout,
     rows_printout,
+    skipped_lines,
     train_printout,
     vectors_printout,
     visual_words_printout,
@@ -92,3 +94,22 @@ def test_vectors_and_visual_words_printouts():
 def test_rows_printout_uses_the_report_cells():
     (t,) = rows_printout([{"a": 0.12345, "b": None}, {"a": True}], ["a", ("b", "B!")])
     assert t.title is None and list(t.columns) == ["a", "B!"] and t.rows == [["0.123", "n/a"], ["yes", "n/a"]]
+
+
+def test_classify_printout_and_skipped_lines():
+    result = {"img/cat.png": [{"class": "tabby", "p": 0.8123}, {"class": "lynx", "p": 0.1}], "dog.svg": []}
+    assert classify_printout(result) == ["cat.png: tabby 0.81 | lynx 0.10", "dog.svg: "]
+    s = {"skipped_examples": [{"key": "a", "error": "cannot decode"}, {"key": "b", "error": "too large"}]}
+    assert skipped_lines(s) == "skipped a: cannot decode\nskipped b: too large\n"
+    assert skipped_lines({"skipped_examples": []}) == ""
+
+
+def test_collell_printout_is_the_table_the_summary_and_what_was_written(monkeypatch):
+    import mmwe.report.commands as commands
+
+    monkeypatch.setattr(commands, "result_table", lambda r: (r["rows"], ["a"]))
+    monkeypatch.setattr(commands, "summary_text", lambda r: "the finding holds.")
+    result = {"rows": [{"a": 0.5}]}
+    assert commands.collell_printout(result, None) == [Table(None, ["a"], [["0.500"]]), "the finding holds."]
+    assert commands.collell_printout(result, "runs/x")[2:] == [
+        "wrote runs/x/results.json, results.md, report.md, report.html"]

@@ -1,19 +1,19 @@
-"""`mmwe corpus build|download|info|vocab` (image-sentence corpora), `mmwe features` (their image features) and
-`mmwe classify` (an ImageNet top-5 check of the CNN)."""
-
-from pathlib import Path
+"""`mmwe corpus build|download|info|vocab` (image-sentence corpora), `mmwe features` and `mmwe classify`."""
 
 import typer
 
 from mmwe.cli.app import app, group
 from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar
 from mmwe.cli.options import config_options
-from mmwe.corpus import READERS, build_config, build_corpus, corpus_vocabulary, read_manifest
+from mmwe.corpus import READERS, BuildConfig, PreprocessConfig, ReadOptions, SplitConfig
+from mmwe.corpus.build import build_config, build_corpus
 from mmwe.corpus.config import BuildSources, CorpusDir, DownloadSource, VocabConfig
-from mmwe.report.commands import download_line, features_printout, features_summary, manifest_printout
+from mmwe.corpus.download import DownloadConfig
+from mmwe.corpus.store import corpus_vocabulary, read_manifest
+from mmwe.report.commands import classify_printout, download_line, features_printout, manifest_printout, skipped_lines
 from mmwe.vision.backends import classify_images
 from mmwe.vision.config import ClassifyConfig, FeatureConfig, FeaturesOutput
-from mmwe.vision.extract import corpus_size, default_output, extract_to
+from mmwe.vision.extract import extract_features
 
 corpus_app = group("corpus", "Build and inspect image-sentence corpora.")
 _FORMATS = "Corpus formats (docs/corpus-formats.md; skipped records are counted in the manifest):\n\n" + "\n\n".join(
@@ -21,8 +21,7 @@ _FORMATS = "Corpus formats (docs/corpus-formats.md; skipped records are counted 
 
 
 @corpus_app.command("build", epilog=_FORMATS)
-@config_options(BuildSources, "mmwe.corpus.build:BuildConfig", "mmwe.corpus.preprocess:PreprocessConfig",
-                "mmwe.corpus.preprocess:SplitConfig", "mmwe.corpus.fields:ReadOptions",
+@config_options(BuildSources, BuildConfig, PreprocessConfig, SplitConfig, ReadOptions,
                 skip=("preprocess", "split", "read"), json="Print the manifest as JSON.")
 def build(cfg: BuildSources, overrides: dict, json: bool) -> None:
     """Read SOURCES, pre-process as Mao et al. (2016), split by image and write Parquet shards + manifest.
@@ -36,11 +35,11 @@ def build(cfg: BuildSources, overrides: dict, json: bool) -> None:
 
 
 @corpus_app.command("download")
-@config_options(DownloadSource, "mmwe.corpus.download:DownloadConfig", json="Print the summary as JSON.")
+@config_options(DownloadSource, DownloadConfig, json="Print the summary as JSON.")
 def download(cfg: DownloadSource, overrides: dict, json: bool) -> None:
     """Fetch the images of a URL list with img2dataset (the optional extra: pip install 'mmwe\\[download]') into
     webdataset shards that `mmwe corpus build OUT/shards` reads; failed URLs counted per reason; a rerun resumes."""
-    from mmwe.corpus.download import DownloadConfig, download_corpus
+    from mmwe.corpus.download import download_corpus
 
     s = download_corpus(cfg.source, cfg.out, DownloadConfig(**overrides))
     print_json(s) if json else typer.echo(download_line(s, cfg.out))
@@ -72,17 +71,13 @@ def features(cfg: FeaturesOutput, overrides: dict, json: bool) -> None:
 
     Finished chunks are kept in .OUT.partial/ until the output is written: a run started again resumes.
     """
-    fcfg = FeatureConfig(**overrides).validate()
-    corpus_size(cfg.corpus)  # not a corpus: say so before making CORPUS/features/
-    target = Path(cfg.out) if cfg.out else default_output(cfg.corpus, fcfg)
     with progress_bar(disable=json) as bar:
-        run = extract_to(cfg.corpus, fcfg, target, progress=bar_callback(bar))
-    if run is None:  # under torchrun only rank 0 reports
-        return
-    s = features_summary(target, run, fcfg)
-    print_json(s) if json else print_summary(features_printout(s))
-    for ex in [] if json else s["skipped_examples"]:
-        typer.echo(f"skipped {ex['key']}: {ex['error']}", err=True)
+        s = extract_features(cfg, FeatureConfig(**overrides).validate(), progress=bar_callback(bar))
+    if s is not None and json:  # s: None on torchrun ranks other than 0
+        print_json(s)
+    elif s is not None:
+        print_summary(features_printout(s))
+        typer.echo(skipped_lines(s), err=True, nl=False)
 
 
 @app.command("classify")
@@ -90,7 +85,4 @@ def features(cfg: FeaturesOutput, overrides: dict, json: bool) -> None:
 def classify(cfg: ClassifyConfig, json: bool) -> None:
     """Top ImageNet classes of images with the full EfficientNet-Lite0 classifier (checks the weights load)."""
     result = classify_images(cfg)
-    if json:
-        return print_json(result)
-    for p, rows in result.items():
-        typer.echo(f"{Path(p).name}: " + " | ".join(f"{r['class']} {r['p']:.2f}" for r in rows))
+    print_json(result) if json else print_summary(classify_printout(result))

@@ -1,25 +1,22 @@
-"""`mmwe reproduce collell|mao` (the papers' experiments), `mmwe report` (one HTML page of run folders) and `mmwe demo`.
-
-``reproduce_app`` is module-level so that other areas can add their paper's command to it.
-"""
+"""`mmwe reproduce collell|mao` (``reproduce_app``: add a paper's command to it), `mmwe report` and `mmwe demo`."""
 
 import time
 from pathlib import Path
 
 import typer
 
-from mmwe.cli.app import app
+from mmwe.cli.app import app, group
 from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar, quiet
 from mmwe.cli.options import config_options
 from mmwe.experiments.config import CollellOut, CollellRun, DemoConfig, MaoOut
 from mmwe.experiments.mao.config import MaoRun
-from mmwe.report import build_report, demo_report, result_table, summary_text, write_run_report
-from mmwe.report.commands import rows_printout
+from mmwe.fileio import json_ready
+from mmwe.report import build_report, demo_report, write_run_report
+from mmwe.report.commands import collell_printout
 from mmwe.report.config import ReportConfig
 from mmwe.report.runs import load_runs
 
-reproduce_app = typer.Typer(help="Reproduce the experiments of published papers.", no_args_is_help=True)
-app.add_typer(reproduce_app, name="reproduce")
+reproduce_app = group("reproduce", "Reproduce the experiments of published papers.")
 
 
 def _log(json: bool = False):
@@ -31,7 +28,6 @@ def _log(json: bool = False):
 def collell(cfg: CollellOut, overrides: dict, json: bool) -> None:
     """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
     from mmwe.experiments.collell_runs import collell_experiment  # torch: once the options are valid
-    from mmwe.fileio import json_ready
 
     if "losses" in overrides:  # --losses mse,procrustes: the same as --losses mse --losses procrustes
         overrides["losses"] = tuple(x.strip() for v in overrides["losses"] for x in v.split(",") if x.strip())
@@ -40,11 +36,7 @@ def collell(cfg: CollellOut, overrides: dict, json: bool) -> None:
         result = lib.run(run, bar_callback(bar), log=_log(json))
     if cfg.out is not None:
         write_run_report(lib.save(result, cfg.out))
-    if json:
-        return print_json(json_ready(result, drop_private=True))
-    print_summary([*rows_printout(*result_table(result)), summary_text(result)])
-    if cfg.out is not None:
-        typer.echo(f"wrote {cfg.out}/results.json, results.md, report.md, report.html")
+    print_json(json_ready(result, drop_private=True)) if json else print_summary(collell_printout(result, cfg.out))
 
 
 @reproduce_app.command("mao")

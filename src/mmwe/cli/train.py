@@ -1,7 +1,4 @@
-"""`mmwe train`: train one language model of Mao et al. (NIPS 2016) on a corpus folder.
-
-Data-parallel: ``torchrun --nproc_per_node=N --no-python mmwe train ...`` (gloo on CPU, nccl on GPU).
-"""
+"""`mmwe train`: one Mao et al. (2016) language model; ``torchrun --no-python mmwe train ...``: data-parallel."""
 
 from mmwe.cli.app import app
 from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar

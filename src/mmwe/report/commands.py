@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from mmwe.report.summaries import result_table, summary_text
 from mmwe.report.tables import Column, format_cell
 
 
@@ -53,19 +55,23 @@ def download_line(s: Mapping, out: str) -> str:
             f"bad rows: {counts['bad_rows']}; next: mmwe corpus build {out}/shards")
 
 
-def features_summary(target: Any, run: Any, cfg: Any) -> dict:
-    """`mmwe features`: the output, the settings that shape it and the run's `FeatureRun.summary`."""
-    return {"output": str(target), "model": cfg.model, "backend": cfg.backend, "binarized": cfg.binarize,
-            "threshold": cfg.threshold if cfg.binarize else None, **run.summary()}
-
-
 def features_printout(s: Mapping) -> Printout:
-    """`mmwe features` (of `features_summary`); the skipped examples go to stderr, one line each."""
+    """`mmwe features` (of ``mmwe.vision.extract.extract_features``); the skipped examples: `skipped_lines`."""
     rows = [("images with features", s["images"]), ("dimensions", s["dim"]),
             ("skipped", f"{s['skipped_total']}  {s['skipped'] or ''}"),
             ("fraction of ones" if s["binarized"] else "fraction > 0", s["fraction_positive"]),
             ("images / s", s["images_per_second"]), ("output", s["output"])]
     return [Table(f"{s['model']} features ({s['backend']})", ["", ""], rows, header=False)]
+
+
+def skipped_lines(s: Mapping) -> str:
+    """`mmwe features`: one line per skipped example (printed on stderr)."""
+    return "".join(f"skipped {ex['key']}: {ex['error']}\n" for ex in s["skipped_examples"])
+
+
+def classify_printout(result: Mapping[str, Sequence[Mapping]]) -> Printout:
+    """`mmwe classify`: one line per image, its classes with their probabilities."""
+    return [f"{Path(p).name}: " + " | ".join(f"{r['class']} {r['p']:.2f}" for r in rows) for p, rows in result.items()]
 
 
 TRAIN_METRICS = ("val_perplexity", "val_loss", "val_image_loss", "best_epoch", "epochs", "steps", "stopped",
@@ -109,3 +115,9 @@ def rows_printout(rows: Sequence[Mapping], columns: Sequence[Column]) -> Printou
     keys = [c if isinstance(c, str) else c[0] for c in columns]
     return [Table(None, [c if isinstance(c, str) else c[1] for c in columns],
                   [[format_cell(r.get(k)) for k in keys] for r in rows])]
+
+
+def collell_printout(result: Mapping, out: str | None) -> Printout:
+    """`mmwe reproduce collell`: the result table, its summary, and what was written to ``out`` (if anything)."""
+    wrote = [f"wrote {out}/results.json, results.md, report.md, report.html"] if out is not None else []
+    return [*rows_printout(*result_table(result)), summary_text(result), *wrote]

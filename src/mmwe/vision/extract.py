@@ -20,7 +20,7 @@ from mmwe.fileio import check_output_path
 from mmwe.progress import Progress
 from mmwe.progress import part as progress_part
 from mmwe.vision.backends import FeatureExtractor, TorchOnDevice, make_extractor
-from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, Threshold
+from mmwe.vision.config import BACKENDS, Backend, Device, FeatureConfig, FeaturesOutput, Threshold
 from mmwe.vision.features import (
     FeatureRun,
     binarize,
@@ -47,6 +47,7 @@ from mmwe.vision.resume import partial_dir
 
 __all__ = ["BACKENDS", "MODELS", "REGISTRY", "Backend", "Device", "FeatureConfig", "FeatureExtractor", "FeatureRun",
            "ModelSpec", "Threshold", "TorchOnDevice", "binarize", "corpus_size", "default_output", "ensure_features",
+           "extract_features",
            "extract_corpus", "extract_to",
            "extract_images", "extract_part", "iter_corpus_images", "make_extractor", "merge_parts", "meta_path",
            "part_dir", "partial_dir", "torchrun_rank", "write_run"]
@@ -135,3 +136,14 @@ def ensure_features(corpus_dir: str | Path, cfg: FeatureConfig, *, out: str | Pa
         log(f"extracting {cfg.model} features ({cfg.backend}) of {total} images into {target} (once; minutes)")
     extract_to(corpus_dir, cfg, target, progress=progress_part(progress, what=what))
     return target
+
+
+def extract_features(files: FeaturesOutput, cfg: FeatureConfig, *, progress: Progress | None = None) -> dict | None:
+    """``mmwe features``: `extract_to` ``files.out`` (default: `default_output`); the output, the settings that
+    shape it and the run's `FeatureRun.summary` (None on torchrun ranks other than 0)."""
+    corpus_size(files.corpus)  # not a corpus: say so before making CORPUS/features/
+    target = Path(files.out) if files.out else default_output(files.corpus, cfg)
+    run = extract_to(files.corpus, cfg, target, progress=progress)
+    return None if run is None else {"output": str(target), "model": cfg.model, "backend": cfg.backend,
+                                     "binarized": cfg.binarize, "threshold": cfg.threshold if cfg.binarize else None,
+                                     **run.summary()}
