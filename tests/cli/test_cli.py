@@ -44,7 +44,7 @@ def test_cli_does_not_grow():
     come from a config (cli/options.py), tables are data in mmwe.report: 1,289 -> 766. This guard keeps it from
     growing while the rest is cut (see issue 20's closing note)."""
     lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in CLI.glob("*.py"))
-    assert lines < 750, f"cli/ has {lines} lines"
+    assert lines < 745, f"cli/ has {lines} lines"
 
 
 def test_no_private_library_names_and_no_rich_progress_outside_console():

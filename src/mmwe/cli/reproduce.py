@@ -8,6 +8,7 @@ import typer
 from mmwe.cli.app import app, group
 from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar, quiet
 from mmwe.cli.options import config_options
+from mmwe.experiments import mao as mao_study
 from mmwe.experiments.config import CollellOut, CollellRun, DemoConfig, MaoOut
 from mmwe.experiments.mao.config import MaoRun
 from mmwe.fileio import json_ready
@@ -43,10 +44,8 @@ def collell(cfg: CollellOut, overrides: dict, json: bool) -> None:
 @config_options(MaoOut, MaoRun, flags={"lam": "--lambda"}, json="Print the result as JSON.")
 def mao(cfg: MaoOut, overrides: dict, json: bool) -> None:
     """Mao et al. (NIPS 2016): train Pure text RNN, Model A (with/without sharing), B and C; triplets + wordsim."""
-    from mmwe.experiments.mao import reproduce_mao
-
-    with progress_bar(disable=json) as bar:
-        result, text = reproduce_mao(MaoRun(**overrides), cfg.out, log=_log(json), progress=bar_callback(bar))
+    with progress_bar(disable=json) as bar:  # reproduce_mao: torch, imported on first use
+        result, text = mao_study.reproduce_mao(MaoRun(**overrides), cfg.out, log=_log(json), progress=bar_callback(bar))
     print_json(result) if json else typer.echo(f"{text}\nwrote {cfg.out}/results.json, {cfg.out}/results.md")
 
 
