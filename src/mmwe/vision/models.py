@@ -49,7 +49,7 @@ def weights_digest(path: str) -> str:
     return h.hexdigest()[:16]
 
 
-def build_network(weights_path: str | Path | None = None):
+def build_efficientnet_lite0(weights_path: str | Path | None = None):
     """The full EfficientNet-Lite0 (features + classifier) with ImageNet weights, in eval mode."""
     import torch
     from efficientnet_lite_pytorch import EfficientNet
@@ -93,7 +93,7 @@ def _torch_module_classes():
 
 def feature_module(weights_path: str | Path | None = None, *, with_logits: bool = False):
     """A ``torch.nn.Module`` mapping raw pixels to pooled features (see :class:`PooledFeatures`)."""
-    return _torch_module_classes()(build_network(weights_path), with_logits).eval()
+    return _torch_module_classes()(build_efficientnet_lite0(weights_path), with_logits).eval()
 
 
 @dataclass
