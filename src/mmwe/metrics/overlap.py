@@ -14,13 +14,20 @@ too). Everything is a pure function of arrays returning floats or a plain dict.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
+from mmwe.datasets.paired import load_pair
 from mmwe.errors import MmweError
-from mmwe.metrics.alignment import alignment_report, linear_cka, mutual_knn  # noqa: F401 (the last two: re-exported)
+from mmwe.metrics.alignment import (  # noqa: F401 (linear_cka, mutual_knn: re-exported)
+    alignment_report,
+    check_preprocessing,
+    linear_cka,
+    mutual_knn,
+    preprocess,
+)
+from mmwe.metrics.config import MnnoRun
 from mmwe.neighbors import Backend, Metric, Precision, Ties, check_knn_input, knn_many, knn_recall, overlap_counts
+from mmwe.progress import Progress
 from mmwe.validation import check_paired
 
 
@@ -57,7 +64,7 @@ def mnno(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "cosine"
 
 
 def permutation_null(NV: np.ndarray, NZ: np.ndarray, permutations: int, *, seed: int = 0,
-                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                     progress: Progress | None = None) -> np.ndarray:
     """mNNO of V against Z with its rows shuffled, ``permutations`` times, from the unshuffled lists.
 
     Shuffling Z's rows (Z' = Z[perm]) only relabels its neighbour lists: NN_Z'(i) = perm^-1(NN_Z(perm(i))),
@@ -72,7 +79,7 @@ def permutation_null(NV: np.ndarray, NZ: np.ndarray, permutations: int, *, seed:
         inv[perm] = np.arange(n)
         null[p] = overlap_score(NV, inv[NZ[perm]])
         if progress:
-            progress(p + 1, permutations)
+            progress(p + 1, permutations, "permutations")
     return null
 
 
@@ -80,7 +87,7 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
                 include_self: bool = False, permutations: int = 0, seed: int = 0, backend: Backend = "exact",
                 ties: Ties = "index", alignment: bool = False, kernel: str = "linear", rbf_sigma: float = 1.0,
                 precision: Precision = "auto", world=None,
-                progress: Callable[[int, int, str], None] | None = None) -> dict:
+                progress: Progress | None = None) -> dict:
     """mNNO with its context: keys mnno, n, k, metric, include_self, backend, ties, chance, ratio_to_chance,
     overlap_std (per-point overlap fraction); with ``permutations`` > 0 also null_mean, null_std, p_value
     (one-sided, (1 + #null >= observed) / (1 + permutations)); with ``backend="hnsw"`` also recall (recall@K
@@ -99,8 +106,7 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
     """
     V, Z = _check_pair(V, Z, k)
     opts = dict(metric=metric, include_self=include_self, backend=backend, ties=ties, precision=precision)
-    search = (lambda done, total: progress(done, total, "neighbour search")) if progress else None
-    NV, NZ = knn_many([V, Z], k, progress=search, world=world, **opts)  # world: split over torchrun's ranks
+    NV, NZ = knn_many([V, Z], k, progress=progress, world=world, **opts)  # world: split over torchrun's ranks
     per_point = overlap_counts(NV, NZ) / k
     n = len(V)
     out = {"mnno": float(per_point.mean()), "n": n, "k": k, "metric": metric, "include_self": include_self,
@@ -111,8 +117,7 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
         recalls = [knn_recall(X, L, metric=metric, include_self=include_self, seed=seed) for X, L in ((V, NV), (Z, NZ))]
         out["recall"] = float(np.mean(recalls))
     if permutations > 0:
-        shuffles = (lambda done, total: progress(done, total, "permutations")) if progress else None
-        null = permutation_null(NV, NZ, permutations, seed=seed, progress=shuffles)
+        null = permutation_null(NV, NZ, permutations, seed=seed, progress=progress)
         out.update(permutations=permutations, null_mean=float(null.mean()), null_std=float(null.std(ddof=1))
                    if permutations > 1 else 0.0, p_value=float((1 + (null >= out["mnno"]).sum()) / (1 + permutations)))
     if alignment:
@@ -120,3 +125,23 @@ def mnno_report(V: np.ndarray, Z: np.ndarray, *, k: int = 10, metric: Metric = "
         out.update(alignment_report(V, Z, k=k, kernel=kernel, sigma=rbf_sigma, permutations=permutations, seed=seed,
                                     lists=(NV, NZ) if same else None))
     return out
+
+
+def mnno_inputs(cfg: MnnoRun) -> tuple[np.ndarray, np.ndarray]:
+    """The two sets of ``cfg`` read, checked and pre-processed (clip, L2): every input error before any search (and
+    before torch). The row names are not kept (60 MB at 1M)."""
+    check_preprocessing(cfg.clip_quantile, cfg.rbf_sigma)
+    A, B = load_pair(cfg.a, cfg.b, unicode_errors=cfg.unicode_errors)[:2]
+    return tuple(preprocess(X, clip_quantile=cfg.clip_quantile, l2_normalize=cfg.l2_normalize, name=path)
+                 for X, path in ((A, cfg.a), (B, cfg.b)))
+
+
+def mnno_result(cfg: MnnoRun, A: np.ndarray, B: np.ndarray, *, backend: Backend, world=None,
+                progress: Progress | None = None) -> dict:
+    """`mnno_report` of ``cfg`` on the sets of `mnno_inputs` (``backend``: ``mmwe.neighbors.backend_on``'s), with
+    the files and the pre-processing."""
+    report = mnno_report(A, B, k=cfg.k, metric=cfg.metric, include_self=cfg.include_self, seed=cfg.seed,
+                         permutations=cfg.permutations, backend=backend, ties=cfg.ties, alignment=cfg.alignment,
+                         kernel=cfg.kernel, rbf_sigma=cfg.rbf_sigma, precision=cfg.precision, world=world,
+                         progress=progress)
+    return {"a": cfg.a, "b": cfg.b, **report, "l2_normalize": cfg.l2_normalize, "clip_quantile": cfg.clip_quantile}
