@@ -168,7 +168,7 @@ def _new_state() -> dict:
             "done": None, "train_tokens": 0, "train_seconds": 0.0, "history": []}
 
 
-class Run:
+class TrainingRun:
     """One training run in ``out``: owns the files, the state, the checkpoints."""
 
     def __init__(self, corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Progress | None = None):
@@ -374,7 +374,7 @@ def train_lm(corpus_dir, features_path, cfg: TrainConfig, out_dir, progress: Pro
     and reports ``progress(done, total, what)`` per step.
     """
     with thread_limit(cfg.threads or None):  # the caller's thread settings are restored after
-        run = Run(corpus_dir, features_path, cfg, out_dir, progress)
+        run = TrainingRun(corpus_dir, features_path, cfg, out_dir, progress)
         try:
             metrics = run.run()
             return Trained(run.vectors(), metrics)

@@ -23,7 +23,7 @@ from mmwe.progress import Progress
 from mmwe.report import plots
 from mmwe.report.bridge_plots import bridge_retrieval_plot, bridge_scatter_plot
 from mmwe.report.explorer import apply_label_names, read_label_names
-from mmwe.report.runs import MAO_BENCHMARKS, TITLES, Run, load_run, load_runs
+from mmwe.report.runs import MAO_BENCHMARKS, TITLES, SavedRun, load_run, load_runs
 from mmwe.report.summaries import result_table, summary_text
 from mmwe.report.tables import Section, html_table, render_markdown, write_markdown_table, write_report
 
@@ -45,7 +45,7 @@ CURVE_COLUMNS = [("model", "model"), ("fraction", "share of train images"), ("tr
 
 
 # ------------------------------------------------------------------------------------------- tables
-def run_tables(run: Run) -> tuple[str, list[tuple[str, list[dict], list]]]:
+def run_tables(run: SavedRun) -> tuple[str, list[tuple[str, list[dict], list]]]:
     """(summary text, [(caption, rows, columns)]) of a run, in its paper's layout."""
     if run.kind.startswith("collell"):
         rows, cols = result_table(run.result)
@@ -88,7 +88,7 @@ def _ci(lo, hi) -> str:
 
 
 # ------------------------------------------------------------------------------------------- figures
-def run_figures(run: Run) -> dict[str, list[tuple[str, str]]]:
+def run_figures(run: SavedRun) -> dict[str, list[tuple[str, str]]]:
     """Section id -> [(caption, svg)] for one run."""
     res, name = run.result, run.path.name
     if run.kind == "collell-exp1" and res.get("rows"):
@@ -150,7 +150,7 @@ def imagined_figure(res: dict, name: str) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------------------- explorer
-def mao_neighbour_set(run: Run, cap: int) -> dict | None:
+def mao_neighbour_set(run: SavedRun, cap: int) -> dict | None:
     """Neighbour lists of the trained vectors (and the pretrained baseline row, when loadable) on their
     shared vocabulary; None when fewer than two vector sets or too few shared words."""
     sets = {m: vio.load(str(p)) for m, p in run.vectors.items()}
@@ -185,7 +185,7 @@ def mao_neighbour_set(run: Run, cap: int) -> dict | None:
                          k=k, metric="cosine", include_self=False, cap=cap, order="first", note=note)
 
 
-def explorer_sets(runs: Sequence[Run], *, cap: int, label_names: list[str] | None) -> list[dict]:
+def explorer_sets(runs: Sequence[SavedRun], *, cap: int, label_names: list[str] | None) -> list[dict]:
     out = []
     for run in runs:
         nset = None
@@ -227,7 +227,7 @@ def _explorer_html(sets: list[dict]) -> str:
             f"<script type='application/json' id='explorer-data'>{_json_script(sets)}</script>\n")
 
 
-def render_page(title: str, runs: Sequence[Run], figures: dict[str, list[tuple[str, str]]],
+def render_page(title: str, runs: Sequence[SavedRun], figures: dict[str, list[tuple[str, str]]],
                 sets: list[dict], notes: list[str]) -> str:
     e = html.escape
     body: dict[str, list[str]] = {sid: [] for sid, _ in SECTIONS}
@@ -262,7 +262,7 @@ def render_page(title: str, runs: Sequence[Run], figures: dict[str, list[tuple[s
             f"<script>{_JS}</script>\n</body></html>\n")
 
 
-def render_report_markdown(title: str, runs: Sequence[Run], sets: list[dict], notes: list[str]) -> str:
+def render_report_markdown(title: str, runs: Sequence[SavedRun], sets: list[dict], notes: list[str]) -> str:
     secs = []
     for run in runs:
         text, tables = run_tables(run)
@@ -279,7 +279,7 @@ def render_report_markdown(title: str, runs: Sequence[Run], sets: list[dict], no
     return md
 
 
-def build_report(run_dirs: Sequence[str | os.PathLike | Run] | str | os.PathLike, out: str | os.PathLike, *,
+def build_report(run_dirs: Sequence[str | os.PathLike | SavedRun] | str | os.PathLike, out: str | os.PathLike, *,
                  title: str = "mmwe report", label_names: str | os.PathLike | None = None,
                  explorer_items: int = DEFAULT_CAP, markdown: bool = True,
                  progress: Progress | None = None) -> Path:
@@ -293,7 +293,7 @@ def build_report(run_dirs: Sequence[str | os.PathLike | Run] | str | os.PathLike
     if isinstance(run_dirs, (str, os.PathLike)):
         run_dirs = [run_dirs]
     names = read_label_names(label_names) if label_names is not None else None
-    runs = load_runs(run_dirs)  # Run objects pass through (already loaded)
+    runs = load_runs(run_dirs)  # SavedRun objects pass through (already loaded)
     total, done = 2 * len(runs) + 1, 0
 
     def tick(what: str) -> None:

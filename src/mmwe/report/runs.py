@@ -10,7 +10,7 @@ Kinds (told apart by RUN/results.json):
 * ``mao``: the Mao et al. reproduction: ``"rows"`` with ``"model"`` and ``"accuracy"``, and per trained
   variant a folder RUN/<model>/ with metrics.jsonl (curves), metrics.json (summary) and vectors.txt.
 
-Whatever a run lacks is listed in ``Run.notes`` and skipped by the report, never an error.
+Whatever a run lacks is listed in ``SavedRun.notes`` and skipped by the report, never an error.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ TITLES = {"collell-exp1": "Collell & Moens (2018), experiment 1: mNNO of cross-m
 
 
 @dataclass
-class Run:
+class SavedRun:
     """One run folder as the report sees it."""
 
     path: Path  # the run folder
@@ -103,7 +103,7 @@ def kind_of(result: dict, path: Path) -> str:
                     "written by `mmwe reproduce`", path=path / "results.json")
 
 
-def load_run(path: str | os.PathLike) -> Run:
+def load_run(path: str | os.PathLike) -> SavedRun:
     """Read one run folder (RUN/results.json is required; the rest is optional)."""
     path = Path(path)
     if not path.is_dir():
@@ -113,7 +113,7 @@ def load_run(path: str | os.PathLike) -> Run:
         raise MmweError("expected results.json in the run folder, got none; fix: pass a folder written by "
                         "`mmwe reproduce ... --out`", path=path)
     result = _read_json(path / "results.json")
-    run = Run(path=path, kind=kind_of(result, path), result=result)
+    run = SavedRun(path=path, kind=kind_of(result, path), result=result)
     if run.kind == "collell-exp1":
         nb = path / "neighbors.json"
         if nb.is_file():
@@ -126,7 +126,7 @@ def load_run(path: str | os.PathLike) -> Run:
     return run
 
 
-def _load_mao_variants(run: Run) -> None:
+def _load_mao_variants(run: SavedRun) -> None:
     for r in run.result["rows"]:
         name = str(r["model"])
         d = run.path / name
@@ -144,9 +144,9 @@ def _load_mao_variants(run: Run) -> None:
             run.notes.append(f"{run.label}: {name}/vectors.txt missing: {name} not in the neighbour explorer")
 
 
-def load_runs(paths) -> list[Run]:
-    """``load_run`` of each folder (``Run`` objects pass through), in the order given; MmweError when none."""
+def load_runs(paths) -> list[SavedRun]:
+    """``load_run`` of each folder (``SavedRun`` objects pass through), in the order given; MmweError when none."""
     paths = list(paths)
     if not paths:
         raise MmweError("expected at least one run folder, got none; fix: e.g. mmwe report runs/demo/collell-exp1")
-    return [p if isinstance(p, Run) else load_run(p) for p in paths]
+    return [p if isinstance(p, SavedRun) else load_run(p) for p in paths]
