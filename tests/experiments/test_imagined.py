@@ -46,7 +46,7 @@ def test_findings_count_benchmarks():
         return {"embedding": "v", "benchmark": b, "similarity": "cosine", "original": orig, "text": 0.5,
                 "f_lin": f, "untrained_lin": f0, "p_f_lin": p, "p_untrained_lin": p}
     rows = [row("men", 0.2, 0.3, 0.4), row("simlex999", 0.3, 0.2, 0.35, p=0.5), row("rg65", None, None, None)]
-    f = I.findings(rows, ("lin",))["v cosine lin"]
+    f = I.imagined_findings(rows, ("lin",))["v cosine lin"]
     assert f["benchmarks"] == 2 and f["benchmark_names"] == ["men", "simlex999"]
     assert (f["finding1"], f["finding1_significant"]) == (1, 1)
     assert (f["finding2_vs_visual"], f["finding2_vs_visual_significant"], f["finding2_vs_trained"]) == (2, 1, 2)

@@ -84,18 +84,18 @@ def test_cli_reproduce_mao_json(setup, capsys):
 
 
 def test_one_findings_for_one_seed_and_for_several():
-    """`findings` turns any comparison into the claims' rows: holds when left > right (or diff > 0 with seeds),
+    """`mao_findings` turns any comparison into the claims' rows: holds when left > right (or diff > 0 with seeds),
     'not significant' at p >= 0.05, claims with a missing model left out, the comparison's numbers kept in order."""
     one = {("A", "puretext"): {"left": 0.7, "right": 0.6, "common": 50, "p": 0.01},
            ("C", "puretext"): {"left": 0.5, "right": 0.6, "common": 50, "p": 0.2}}
-    rows = M.findings(lambda better, worse: one.get((better, worse)))
+    rows = M.mao_findings(lambda better, worse: one.get((better, worse)))
     assert [(r["claim"], r["holds"], r["verdict"]) for r in rows] == [
         ("Model A beats the Pure text RNN", True, "holds"),
         ("Model C beats the Pure text RNN", False, "does not hold (difference not significant)")]
     assert list(rows[0]) == ["claim", "holds", "left", "right", "common", "p", "verdict"]
     seeds = {"left": 0.6, "right": 0.6, "diff": -1e-9, "common": 9, "p": 0.04, "t": -2.5, "df": 8.0, "se": 0.1,
              "seed_wins": 0, "seeds": 2}
-    (row,) = M.findings(lambda b, w: seeds if (b, w) == ("A", "A-noshare") else None)
+    (row,) = M.mao_findings(lambda b, w: seeds if (b, w) == ("A", "A-noshare") else None)
     assert row["holds"] is False and row["verdict"] == "does not hold" and row["seeds"] == 2  # diff decides
 
 

@@ -194,7 +194,7 @@ def _holds(scored: list[dict], a: str, b: str, significant: bool = False) -> int
     return sum(r[a] > r[b] and (not significant or (r.get(f"p_{a}") or 1.0) < 0.05) for r in scored)
 
 
-def findings(rows: list[dict], maps: tuple[str, ...]) -> dict:
+def imagined_findings(rows: list[dict], maps: tuple[str, ...]) -> dict:
     """Per (embedding, similarity, map): on how many benchmarks each finding holds (and significantly)."""
     out: dict = {}
     for emb, sim in dict.fromkeys((r["embedding"], r["similarity"]) for r in rows):
@@ -277,7 +277,7 @@ def run(cfg: ImaginedConfig, progress: Progress | None = None, *, visual: dict[s
             rows += more
     return {"experiment": "collell-imagined", "config": dataclasses.asdict(cfg), "protocol": PROTOCOL,
             "min_pairs": MIN_PAIRS, "visual_sets": summaries, "visual_words": built, "rows": rows,
-            "findings": findings(rows, cfg.maps)}
+            "findings": imagined_findings(rows, cfg.maps)}
 
 
 def save(result: dict, run_dir: str | os.PathLike) -> Path:

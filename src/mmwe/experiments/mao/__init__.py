@@ -5,7 +5,7 @@ benchmarks, and check the paper's claims; with several seeds (`run_study`), tune
 curve, with a test that counts both seeds and triplets.
 
 Modules: `config` (variants, claims, settings), `data` (corpora, features, test-split triplets, subsets),
-`training` (jobs, trainer, the trained vectors), `evaluate` (scores, the one `findings`), `markdown` (results.md),
+`training` (jobs, trainer, the trained vectors), `evaluate` (scores, the one `mao_findings`), `markdown` (results.md),
 `experiment` (`run`, `run_study`, `reproduce_mao`).
 """
 
@@ -27,7 +27,7 @@ from .config import (
 _LAZY = {  # torch, scipy: imported on first use (the CLI reads MaoRun, in .config, without them); the functions
     # evaluate and markdown share their module's name: import them from .evaluate / .markdown
     **dict.fromkeys(("prepare_corpus", "subset_corpus", "test_split_triplets"), "data"),
-    **dict.fromkeys(("evaluate_vectors", "findings", "wordsim_scores"), "evaluate"),
+    **dict.fromkeys(("evaluate_vectors", "mao_findings", "wordsim_scores"), "evaluate"),
     **dict.fromkeys(("plan", "reproduce_mao", "run", "run_study", "tune", "write_outputs"), "experiment"),
     **dict.fromkeys(("Job", "Trainer", "trained_vectors"), "training"),
 }
@@ -41,6 +41,6 @@ def __getattr__(name: str):
 
 __all__ = ["CLAIMS", "CURVE_BASE", "PAPER_RP10K", "SMALL_CORPUS_OVERRIDES", "VARIANTS",
            "WORDSIM_COLUMNS", "Job", "MaoConfig", "StudyConfig", "Trainer",
-           "evaluate_vectors", "findings", "parse_floats", "plan", "prepare_corpus",
+           "evaluate_vectors", "mao_findings", "parse_floats", "plan", "prepare_corpus",
            "reproduce_mao", "run", "run_study", "subset_corpus", "test_split_triplets",
            "trained_vectors", "tune", "variant_config", "wordsim_scores", "write_outputs"]

@@ -1,5 +1,5 @@
 """Scores of the Mao reproduction: triplet accuracy and word similarity of each model, and the paper's claims
-checked with one `findings`: the exact McNemar test on one run per model, the crossed seeds x triplets t test
+checked with one `mao_findings`: the exact McNemar test on one run per model, the crossed seeds x triplets t test
 (`mmwe.metrics.seeds.crossed_paired_test`) on several seeds.
 
 Why not McNemar on pooled outcomes, or per-seed McNemar combined, for several seeds: the S runs of a model are
@@ -41,7 +41,7 @@ def wordsim_scores(vectors) -> dict:
     return out
 
 
-def findings(compare: Compare) -> list[dict]:
+def mao_findings(compare: Compare) -> list[dict]:
     """The paper's claims (`CLAIMS`), each checked by ``compare(better, worse)``: its numbers (``left``,
     ``right``, ``common``, ``p``, and ``diff`` ... for seeds), whether the claim holds, and the verdict."""
     out = []
@@ -152,7 +152,7 @@ def evaluate(trainer: Trainer, jobs: list[Job], tset: TripletSet, cfg: StudyConf
     curve_rows.sort(key=lambda r: (order.get(r["model"], 99), r["fraction"]))
     gaps = [{"fraction": f, **_gap(mats[("A", f)], mats[("puretext", f)])} for f in cfg.fractions
             if ("A", f) in mats and ("puretext", f) in mats]
-    return {"rows": rows, "findings": findings(crossed_compare(mats)), "curve": curve_rows, "curve_gaps": gaps}
+    return {"rows": rows, "findings": mao_findings(crossed_compare(mats)), "curve": curve_rows, "curve_gaps": gaps}
 
 
 def _compare(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> dict:

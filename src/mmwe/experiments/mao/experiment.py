@@ -33,7 +33,7 @@ from .config import (
     variant_config,
 )
 from .data import prepare_corpus, test_split_triplets
-from .evaluate import evaluate, evaluate_vectors, findings, mcnemar_compare
+from .evaluate import evaluate, evaluate_vectors, mao_findings, mcnemar_compare
 from .markdown import markdown
 from .training import Job, Trainer
 
@@ -64,7 +64,7 @@ def run(
         rows.append(evaluate_vectors(cfg.baseline, trained[cfg.baseline], cfg, reference=trained.get("puretext")))
     tset = load_triplets(cfg.triplets)
     result = {"corpus": str(corpus_dir), "triplets": cfg.triplets, "triplet_count": len(tset), "rows": rows,
-              "findings": findings(mcnemar_compare(trained, tset)), "experiment": "mao"}
+              "findings": mao_findings(mcnemar_compare(trained, tset)), "experiment": "mao"}
     write_outputs(result, out)
     return result
 
