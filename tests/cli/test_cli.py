@@ -18,7 +18,7 @@ import typer
 from mmwe.cli import main
 from mmwe.cli.app import PANELS, app
 from mmwe.cli.console import print_table, progress_bar, quiet
-from mmwe.cli.options import config_fields
+from mmwe.config import config_fields
 from mmwe.datasets.paired import read_matrix_file, write_matrix_file
 from mmwe.vectors import Vectors, describe, load, save
 
@@ -38,13 +38,11 @@ def _sources() -> dict[str, ast.Module]:
 
 # -- shape of the shell ---------------------------------------------------------------------------------------
 def test_cli_does_not_grow():
-    """Issue 8 set a target of 700 lines (issue 20 again). The shell was ~1,180; issue 22/23/21 added eval-analogies
-    (56), mnno --alignment/--precision/torchrun (~45) and --unicode-errors on 7 commands, and the options of reproduce,
-    demo and triplets mine are now generated from their configs (-38). Issue 20 point 6: every command's options
-    come from a config (cli/options.py), tables are data in mmwe.report: 1,289 -> 766. This guard keeps it from
-    growing while the rest is cut (see issue 20's closing note)."""
+    """Issue 8 set a target of 700 lines (issue 20 again): the shell was 1,289 lines; every command's options now come
+    from a config (cli/options.py, reading fields with mmwe.config.config_fields) and tables are data in
+    mmwe.report, so the shell stays under it."""
     lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in CLI.glob("*.py"))
-    assert lines < 745, f"cli/ has {lines} lines"
+    assert lines < 700, f"cli/ has {lines} lines"
 
 
 def test_no_private_library_names_and_no_rich_progress_outside_console():

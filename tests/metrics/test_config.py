@@ -10,7 +10,7 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from mmwe.cli.options import config_fields
+from mmwe.config import config_fields
 from mmwe.datasets.analogies import BUILTIN_ANALOGIES
 from mmwe.datasets.wordsim import BUILTIN_BENCHMARKS
 from mmwe.devices import DEVICES

@@ -12,69 +12,21 @@ start-up: their modules must not import torch (``--help`` and input errors must 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import importlib
 import inspect
-import io
-import textwrap
-import tokenize
 import tomllib
 import types
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import typer
 from rich.markup import escape
 
-from mmwe.config import Opt
+from mmwe.config import ConfigField, Opt, config_class, config_fields
 from mmwe.errors import MmweError
 from mmwe.fileio import lock_output
 
 _FILES = "Settings from a file or KEY=VALUE"
-
-
-@dataclass(frozen=True)
-class ConfigField:
-    name: str
-    type: Any  # the annotation, less Annotated: int, str | None, tuple[int, ...], Literal["a", "b"], ...
-    default: Any  # inspect.Parameter.empty: required
-    help: str  # the field's trailing comment
-    opt: Opt  # how it is offered (mmwe.config.Opt)
-
-
-def _class(target: type | str) -> type:
-    module, _, name = target.partition(":") if isinstance(target, str) else ("", "", "")
-    return getattr(importlib.import_module(module), name) if module else target
-
-
-def _comments(cls: type) -> dict[str, str]:
-    """Each field's trailing comment, continued by comment-only lines right below it (in the class that has it)."""
-    helps = {}
-    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
-        code = textwrap.dedent(inspect.getsource(klass))
-        notes = {t.start[0]: (t.string.lstrip("#").strip(), t.line.lstrip().startswith("#"))
-                 for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT}
-        for n in (n for n in ast.parse(code).body[0].body if isinstance(n, ast.AnnAssign)):
-            line, text = n.end_lineno, []
-            while line in notes and (not text or notes[line][1]):
-                text, line = text + [notes[line][0]], line + 1
-            helps[n.target.id] = " ".join(text)
-    return helps
-
-
-def config_fields(target: type | str, skip: tuple[str, ...] = ()) -> list[ConfigField]:
-    """The init fields of dataclass ``target`` (a class or "mmwe.module:Class"), less ``skip``."""
-    cls = _class(target)
-    hints, helps, out = get_type_hints(cls, include_extras=True), _comments(cls), []
-    for f in (f for f in dataclasses.fields(cls) if f.init and f.name not in skip):
-        extra = get_args(hints[f.name])[1:] if get_origin(hints[f.name]) is Annotated else ()
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        out.append(ConfigField(f.name, get_args(hints[f.name])[0] if extra else hints[f.name],
-                               inspect.Parameter.empty if default is dataclasses.MISSING else default,
-                               helps.get(f.name, ""), next((e for e in extra if isinstance(e, Opt)), Opt())))
-    return out
 
 
 def _check(flag: str, o: Opt, choices: tuple | None):
@@ -135,7 +87,7 @@ def config_options(*targets: type | str, flags: dict[str, str] | None = None, sk
     """Decorate a command taking ``cfg`` and/or ``overrides: dict`` with the options of the dataclasses ``targets``
     (see the module doc). ``flags`` keeps an older option name (field -> "--flag"); ``skip`` leaves fields out;
     ``json``: the help of a ``--json`` flag, passed as ``json``."""
-    classes = [_class(t) for t in targets]
+    classes = [config_class(t) for t in targets]
     fields = [(f, f"{c.__name__} settings", hasattr(c, "validate")) for c in classes for f in config_fields(c, skip)]
     names = {f.name for f, _, _ in fields}
 
