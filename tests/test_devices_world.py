@@ -29,7 +29,8 @@ def test_ranks_of_a_torchrun_job(env):
     assert distributed_world() == DistributedWorld(3, 4, 1)
     assert torchrun_rank() == (3, 4)
     env(LOCAL_RANK="")
-    with pytest.raises(MmweError, match="expected a non-negative integer LOCAL_RANK .set by torchrun., got LOCAL_RANK=''"):
+    with pytest.raises(MmweError,
+                       match="expected a non-negative integer LOCAL_RANK .set by torchrun., got LOCAL_RANK=''"):
         distributed_world()
 
 
