@@ -8,7 +8,7 @@ import pytest
 from mmwe.datasets.imagenet import class_lemma_vectors, concept_pairs, concept_word, lemma_tokens
 from mmwe.errors import MmweError
 from mmwe.vectors import Vectors
-from mmwe.vision.models import classifier_weights, imagenet_classes
+from mmwe.vision.efficientnet import classifier_weights, imagenet_classes
 
 
 def _vecs(words: dict[str, list[float]]) -> Vectors:

@@ -21,7 +21,7 @@ from mmwe.datasets import PairedData
 from mmwe.errors import MmweError
 from mmwe.vectors import Vectors
 from mmwe.vectors import load as load_vectors
-from mmwe.vision.models import classifier_weights, imagenet_classes
+from mmwe.vision.efficientnet import classifier_weights, imagenet_classes
 
 
 def lemma_tokens(lemma: str, vectors: Vectors) -> list[str] | None:

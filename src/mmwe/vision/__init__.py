@@ -2,7 +2,7 @@
 
 * :mod:`mmwe.vision.images` — safe image loading (pixel limit before decode, SVG via resvg with external
   references stripped) and 224 x 224 model input.
-* :mod:`mmwe.vision.models` — EfficientNet-Lite0 with its real ImageNet weights (torch backend, classifier).
+* :mod:`mmwe.vision.efficientnet` — EfficientNet-Lite0 with its real ImageNet weights (torch backend, classifier).
 * :mod:`mmwe.vision.mobilenet` — MobileNetV2 with ImageNet weights (no classifier).
 * :mod:`mmwe.vision.onnx_backend` — cached ONNX export run by ONNX Runtime (about 5-10x faster on CPU).
 * :mod:`mmwe.vision.registry` — one `ModelSpec` per CNN (its extractors and metadata): the ``--model`` choices.
@@ -15,6 +15,7 @@
 Importing this package does not import torch or onnxruntime; the backends import them when built (heavy).
 """
 
+from mmwe.vision.efficientnet import FEATURE_DIM, IMAGE_SIZE, TorchExtractor, imagenet_lemmas, top_classes
 from mmwe.vision.extract import (
     BACKENDS,
     MODELS,
@@ -31,7 +32,6 @@ from mmwe.vision.extract import (
     write_run,
 )
 from mmwe.vision.images import DEFAULT_MAX_PIXELS, ImageError, load_image, sanitize_svg, to_model_input
-from mmwe.vision.models import FEATURE_DIM, IMAGE_SIZE, TorchExtractor, imagenet_lemmas, top_classes
 from mmwe.vision.onnx_backend import OnnxExtractor
 from mmwe.vision.store import keys_path, load_features, save_features
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from mmwe.errors import MmweError
 from mmwe.vision.config import BACKENDS, Backend, ClassifyConfig
+from mmwe.vision.efficientnet import top_classes
 from mmwe.vision.images import load_image, to_model_input
-from mmwe.vision.models import top_classes
 from mmwe.vision.registry import MODELS, REGISTRY
 
 

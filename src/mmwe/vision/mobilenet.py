@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mmwe.errors import MmweError
-from mmwe.vision.models import weights_digest
+from mmwe.vision.efficientnet import weights_digest
 from mmwe.vision.onnx_backend import EXPORT_VERSION, OnnxExtractor, default_cache_dir, export_onnx
 
 MODEL_NAME = "mobilenetv2"

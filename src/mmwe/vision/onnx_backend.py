@@ -3,7 +3,7 @@
 The export (legacy TorchScript exporter, ``dynamo=False``: the dynamo exporter needs ``onnxscript``, which is not
 a dependency) is written atomically to ``CACHE_DIR/efficientnet-lite0-<sha256[:16] of the weights>-v<N>.onnx``.
 ``CACHE_DIR`` is ``--cache-dir``, else ``$MMWE_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmwe``, else ``~/.cache/mmwe``.
-Bump :data:`EXPORT_VERSION` whenever :class:`mmwe.vision.models.PooledFeatures` changes.
+Bump :data:`EXPORT_VERSION` whenever :class:`mmwe.vision.efficientnet.PooledFeatures` changes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ import numpy as np
 
 from mmwe.errors import MmweError
 from mmwe.fileio import atomic_path
-from mmwe.vision.models import FEATURE_DIM, IMAGE_SIZE, MODEL_NAME, default_weights_path, feature_module, weights_digest
+from mmwe.vision.efficientnet import (
+    FEATURE_DIM,
+    IMAGE_SIZE,
+    MODEL_NAME,
+    default_weights_path,
+    feature_module,
+    weights_digest,
+)
 
 EXPORT_VERSION = 1  # part of the cache key: the graph (preprocessing + pooling) layout
 OPSET = 17

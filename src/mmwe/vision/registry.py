@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mmwe.vision import mobilenet, models
+from mmwe.vision import efficientnet, mobilenet
 from mmwe.vision.onnx_backend import OnnxExtractor
 
 
@@ -22,13 +22,14 @@ class ModelSpec:
 
 
 def _efficientnet_meta() -> dict:
-    return {"normalisation": models.NORMALISATION,
-            "weights_sha256_16": models.weights_digest(str(models.default_weights_path())),
+    return {"normalisation": efficientnet.NORMALISATION,
+            "weights_sha256_16": efficientnet.weights_digest(str(efficientnet.default_weights_path())),
             "features": "global average of the last ReLU6 conv layer (before dropout / classifier)"}
 
 
 REGISTRY: dict[str, ModelSpec] = {
-    "efficientnet-lite0": ModelSpec("efficientnet-lite0", models.TorchExtractor, OnnxExtractor, _efficientnet_meta),
+    "efficientnet-lite0": ModelSpec("efficientnet-lite0", efficientnet.TorchExtractor, OnnxExtractor,
+                                    _efficientnet_meta),
     "mobilenetv2": ModelSpec("mobilenetv2", mobilenet.TorchMobileNet, mobilenet.OnnxMobileNet, mobilenet.model_meta),
 }
 MODELS = tuple(REGISTRY)  # the --model choices
