@@ -1,7 +1,7 @@
 """A command's interface generated from config dataclasses (one option a field), with one-line errors.
 
 ``@config_options(Config, ...)`` (a class or ``"mmwe.module:Class"``) gives a command: ``--kebab-name`` per field,
-its default (none: required), a type from the annotation (bool: ``--x``, plus ``--no-x`` when on by default;
+its default (none: required), a type from the annotation (bool: ``--x/--no-x``;
 ``tuple[T, ...]``: repeatable; ``Literal``: its choices, checked here unless the config has a ``validate()``), the
 field's trailing ``# comment`` as help (continued on comment-only lines below), and what ``mmwe.config.Opt`` says
 (short alias, other flag, positional, integer minimum, output path: mkdir -p + lock). Plus ``--config run.toml`` and
@@ -55,7 +55,7 @@ def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> ins
     base, default, metavar, choices = args[0] if optional else f.type, f.default, f.opt.metavar, None
     names = [flag] if flag else [n for n in f.opt.flags if n.startswith("--")] or ["--" + f.name.replace("_", "-")]
     names += [n for n in f.opt.flags if not n.startswith("--")]
-    if base is bool and default is True:  # off by default: the flag alone (--set x=false undoes a file's x = true)
+    if base is bool and "/" not in names[0]:  # --x/--no-x (a file's x = true undone on the line; older names kept)
         names[0] = f"{names[0]}/--no-{names[0][2:]}"
     elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256 (or VECTORS...)
         base, default = list[get_args(base)[0]], default if default is inspect.Parameter.empty else list(default)
