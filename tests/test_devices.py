@@ -45,3 +45,21 @@ def test_torchrun_world_from_the_environment(monkeypatch):
         monkeypatch.setenv("RANK", rank)
         with pytest.raises(MmweError, match=match):
             torchrun_rank()
+
+
+def test_torch_free_auto_without_a_gpu_node_is_cpu_and_imports_no_torch():
+    code = ("import sys, mmwe.devices as D; D.GPU_NODE = '/nonexistent/nvidia0'; "
+            "print(D.resolve_device('auto', torch_free=True), D.resolve_device('cpu', torch_free=True), "
+            "'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "cpu", "False"]
+
+
+def test_torch_free_with_a_gpu_node_asks_torch(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    node = tmp_path / "nvidia0"
+    node.touch()
+    monkeypatch.setattr("mmwe.devices.GPU_NODE", str(node))
+    assert resolve_device("auto", torch_free=True) == resolve_device("auto")
+    with pytest.raises(MmweError, match="expected --device auto, cpu or cuda, got 'gpu'"):
+        resolve_device("gpu", torch_free=True)

@@ -13,13 +13,22 @@ Device = Literal["auto", "cpu", "cuda"]  # --device of every command that may ru
 DEVICES = get_args(Device)
 
 
-def resolve_device(device: str = "auto") -> str:
+GPU_NODE = "/dev/nvidia0"  # the first NVIDIA device node: torch sees no CUDA GPU where it is missing
+
+
+def gpu_node_present() -> bool:
+    """Whether an NVIDIA device node exists: asks without importing torch (about 2-3 s)."""
+    return os.path.exists(GPU_NODE)
+
+
+def resolve_device(device: str = "auto", *, torch_free: bool = False) -> str:
     """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is a one-line error.
 
-    ``cpu`` never imports torch's CUDA state."""
+    ``cpu`` never imports torch's CUDA state; with ``torch_free``, neither does ``auto`` where no NVIDIA device
+    node exists (`gpu_node_present`): `mmwe mnno` on a CPU machine stays torch-free."""
     if device not in DEVICES:
         raise MmweError(f"expected --device auto, cpu or cuda, got {device!r}")
-    if device == "cpu":
+    if device == "cpu" or (torch_free and device == "auto" and not gpu_node_present()):
         return "cpu"
     import torch  # heavy: only when a GPU might be used
 

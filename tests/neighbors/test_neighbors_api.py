@@ -95,3 +95,40 @@ def test_errors():
         knn(X, 3, backend="annoy")
     with pytest.raises(MmweError, match="expected real numbers"):
         knn(np.array([["a", "b"]] * 5), 2)
+
+
+def _backend_on_before(device: str, backend: str, ties: str, node: bool) -> str:
+    """backend_on as it was before it asked mmwe.devices (the oracle: same backend, same errors)."""
+    from mmwe.devices import resolve_device
+
+    if device == "cpu" or (device == "auto" and not node):
+        return backend
+    resolved = resolve_device(device)
+    if device == "cuda" and (backend in ("faiss", "hnsw") or ties == "sklearn"):
+        raise MmweError(f"--device cuda runs the exact search (ties index) on the GPU, got --backend {backend} "
+                        f"--ties {ties}, which run on the CPU; fix: drop --device cuda or use --backend exact")
+    if resolved == "cuda" and backend == "exact" and ties == "index":
+        return "torch"
+    return backend
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except MmweError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize("node", [False, True])
+def test_backend_on_as_before(node, monkeypatch, tmp_path):
+    from mmwe.neighbors import backend_on
+
+    if node:
+        pytest.importorskip("torch")  # a device node present: auto asks torch
+        (tmp_path / "nvidia0").touch()
+    monkeypatch.setattr("mmwe.devices.GPU_NODE", str(tmp_path / "nvidia0"))
+    for device in ("auto", "cpu", "cuda", "gpu"):
+        for backend in ("exact", "torch", "faiss", "hnsw", "sklearn"):
+            for ties in ("index", "sklearn"):
+                assert (_outcome(backend_on, device, backend, ties)
+                        == _outcome(_backend_on_before, device, backend, ties, node)), (device, backend, ties)

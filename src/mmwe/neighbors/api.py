@@ -10,7 +10,6 @@ the same lists as one process.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -48,10 +47,9 @@ _AUTO_BF16_WORK = 7.5e11  # auto: bf16 on an AMX CPU from N^2 d on (the GEMM tim
 def backend_on(device: str, backend: str, ties: str = "index") -> str:
     """The backend that runs on ``device`` (auto | cpu | cuda): the exact search goes to the torch backend when
     CUDA is used (auto: when a GPU is there); a clear error for what cannot run there. torch is imported only
-    when a GPU may be there (an NVIDIA device node exists): `mmwe mnno` on the CPU stays torch-free (~3 s)."""
-    if device == "cpu" or (device == "auto" and not os.path.exists("/dev/nvidia0")):
-        return backend
-    resolved = resolve_device(device)  # an unknown value or cuda without a GPU: one clear error
+    when a GPU may be there (`mmwe.devices.resolve_device(torch_free=True)`): `mmwe mnno` on the CPU stays
+    torch-free (~3 s)."""
+    resolved = resolve_device(device, torch_free=True)  # an unknown value or cuda without a GPU: one clear error
     if device == "cuda" and (backend in ("faiss", "hnsw") or ties == "sklearn"):
         raise MmweError(f"--device cuda runs the exact search (ties index) on the GPU, got --backend {backend} "
                         f"--ties {ties}, which run on the CPU; fix: drop --device cuda or use --backend exact")
@@ -220,7 +218,7 @@ def _spread(X: np.ndarray, k: int, world, *, metric: Metric = "cosine", include_
         if backend == "exact":
             Y, sq, lists = _exact_lists(X, k, metric, include_self, block_size, progress, precision, share)
         else:  # each rank on its own GPU when there are GPUs
-            device = distributed_world().cuda_device() if torch.cuda.is_available() else "cpu"
+            device = distributed_world().cuda_device() if resolve_device("auto") == "cuda" else "cpu"
             Y, sq, lists = _torch_search(X, k, metric, include_self, block_size, progress, precision, share, device)
         parts = [torch.from_numpy(a) for a in (lists.scores, lists.index, lists.runner)]
         if world.rank == 0:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from mmwe.devices import resolve_device
 from mmwe.neighbors.exact import _exact_order, _TopK
 from mmwe.neighbors.scoring import _NO_INDEX, _POOL, _SPARE, _SPARE_BF16, SEARCH, _bf16_rel, _margins, _scoring_rows
 from mmwe.progress import Progress
@@ -83,7 +84,7 @@ def _torch_search(X: np.ndarray, k: int, metric: str, include_self: bool, block_
     """(Y, sq, candidate lists) of the torch backend (``device``: default CUDA when available, else CPU)."""
     import torch
 
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or resolve_device("auto"))
     Y, sq = _scoring_rows(X, metric)  # (N, d) float32 (+ squared norms for euclidean)
     margin, rel = _margins(Y, sq, metric, len(X), precision), _bf16_rel(metric, precision)
     return Y, sq, _torch_lists(Y, sq, k, include_self, margin, device, block_size, progress, precision, share, rel)
