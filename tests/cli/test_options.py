@@ -27,7 +27,9 @@ FLAGS = {
                               "--k --metric --epochs --seed --workers --out --json",
     ("reproduce", "mao"): "--corpus --features --out --variants --triplets --baseline --paper-settings --epochs "
                           "--lambda --seed --seeds --fractions --lr-grid --lambda-grid --workers --json",
-    ("demo",): "--out --iapr-dir --skip-mao --collell-epochs --skip-words",
+    ("demo",): "--out --iapr-dir --skip-mao --collell-epochs --skip-words --no-skip-mao --no-skip-words",
+    ("features",): "--binarize --no-binarize",  # generated bools had --x/--no-x before issue 20 point 6
+    ("corpus", "build"): "--overwrite --no-overwrite --allow-pickle --no-allow-pickle --check-images --no-check-images",
     ("triplets", "mine"): "--out --positives --negatives --seed --json",
 }
 
