@@ -21,11 +21,13 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 class Opt:
     """``flags``: a short alias alone ("-k") is added to ``--field-name``, a long flag ("--from") replaces it;
     ``min``: the smallest integer accepted; ``argument``: positional (a tuple field takes several: ``VECTORS...``);
-    ``out``: an output path (its folder is made and the output locked when the option is read)."""
+    ``out``: an output path (its folder is made and the output locked when the option is read); ``commas``: a
+    repeatable option also takes comma-separated values (``--lr-grid 0.1,0.3`` = ``--lr-grid 0.1 --lr-grid 0.3``)."""
 
     def __init__(self, *flags: str, min: int | None = None, argument: bool = False, metavar: str | None = None,
-                 out: bool = False) -> None:
+                 out: bool = False, commas: bool = False) -> None:
         self.flags, self.min, self.argument, self.metavar, self.out = flags, min, argument, metavar, out
+        self.commas = commas
 
     def __repr__(self) -> str:
         return f"Opt{self.flags!r}" + "".join(f", {k}={v!r}" for k, v in vars(self).items() if k != "flags" and v)

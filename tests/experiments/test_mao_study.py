@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from mmwe.cli import main
 from mmwe.corpus.build import build_corpus
 from mmwe.corpus.ensure import ALL, parse_spec
 from mmwe.corpus.openmoji import cldr_annotations
@@ -75,14 +76,14 @@ def test_study_rerun_reuses_models_and_is_identical(study):
     assert again["rows"] == r["rows"] and again["findings"] == r["findings"]
 
 
-def test_options_fail_before_work(tmp_path):
+def test_options_fail_before_work(tmp_path, capsys):
     with pytest.raises(MmweError, match="unknown name 'nosuch'"):
         parse_spec("openmoji+nosuch")
     assert parse_spec("all").names == ALL
     with pytest.raises(MmweError, match="got a folder without one"):  # a folder, but not a corpus
         parse_spec(str(tmp_path))
-    with pytest.raises(MmweError, match="--fractions: expected comma-separated numbers"):
-        S.parse_floats("--fractions", "0.1,x")
+    assert main(["reproduce", "mao", "--fractions", "0.1,x", "--out", str(tmp_path / "o")]) == 2
+    assert "--fractions: expected comma-separated float values, got '0.1,x'" in capsys.readouterr().err
     with pytest.raises(MmweError, match="--seeds >= 1"):
         S.StudyConfig(seeds=0).validate()
     with pytest.raises(MmweError, match="--fractions in"):

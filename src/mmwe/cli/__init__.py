@@ -3,7 +3,7 @@
 Each module below registers the commands of one area, in data-flow order.
 """
 
-from mmwe.cli import corpus, evaluate, reproduce, train, triplets, vectors  # noqa: F401
+from mmwe.cli import corpus, evaluate, reproduce, train, vectors  # noqa: F401
 from mmwe.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,10 +1,14 @@
-"""`mmwe eval-words|eval-analogies|eval-triplets` (vector sets side by side) and `mmwe mnno A B` (paired sets)."""
+"""`mmwe eval-words|eval-analogies|eval-triplets` (vector sets side by side), `mmwe mnno A B` (paired sets) and
+`mmwe triplets mine|show` (phrase triplets from click logs, as Mao et al.; inspect a triplet set)."""
 
 from __future__ import annotations
 
-from mmwe.cli.app import app
+import typer
+
+from mmwe.cli.app import app, group
 from mmwe.cli.console import bar_callback, print_json, print_summary, progress_bar
 from mmwe.cli.options import config_options
+from mmwe.datasets.triplets import MineRun, ShowRun, load_triplets, mine_file, write_tsv
 from mmwe.metrics.config import AnalogyRun, MnnoRun, TripletRun, WordsimRun
 from mmwe.report.evaluation import analogy_printout, mnno_printout, triplet_printout, wordsim_printout
 
@@ -74,3 +78,24 @@ def mnno(cfg: MnnoRun, json: bool = False) -> None:
         close(world)
     if not quiet:
         print_json(r) if json else print_summary(mnno_printout(r))
+
+
+triplets_app = group("triplets", "Mine and inspect phrase-triplet datasets.")
+
+
+@triplets_app.command("mine")
+@config_options(MineRun, skip=("min_clicks",), json="Print a JSON summary.")
+def mine(cfg: MineRun, json: bool = False) -> None:
+    """Build (base, positive, negative) triplets from click logs, as Mao et al. (2016) did."""
+    s = mine_file(cfg)
+    print_json(s) if json else typer.echo(f"wrote {s['triplets']} triplets from {s['rows']} click rows to {s['out']}")
+
+
+@triplets_app.command("show")
+@config_options(ShowRun)
+def show(cfg: ShowRun) -> None:
+    """Print the size and the first triplets of a dataset (optionally export it as TSV)."""
+    tset = load_triplets(cfg.dataset)
+    print_summary([f"{tset.name}: {len(tset)} triplets", *("\t".join(t) for t in tset.triplets[:cfg.head])])
+    if cfg.out:
+        write_tsv(tset.triplets, cfg.out)

@@ -1,13 +1,13 @@
 """A command's interface generated from config dataclasses (one option a field), with one-line errors.
 
 ``@config_options(Config, ...)`` (a class or ``"mmwe.module:Class"``) gives a command: ``--kebab-name`` per field,
-its default (none: required), a type from the annotation (bool: ``--x/--no-x``;
-``tuple[T, ...]``: repeatable; ``Literal``: its choices, checked here unless the config has a ``validate()``), the
-field's trailing ``# comment`` as help (continued on comment-only lines below), and what ``mmwe.config.Opt`` says
-(short alias, other flag, positional, integer minimum, output path: mkdir -p + lock). Plus ``--config run.toml`` and
-``--set key=value`` (they set the defaults: file < --set < option) and, with ``json="help"``, ``--json``. The command
-gets ``cfg`` (the first config, built) and/or ``overrides`` (the other settings given). Configs are imported at
-start-up: their modules must not import torch (``--help`` and input errors must not wait for it).
+its default (none: required), a type from the annotation (bool: ``--x/--no-x``; ``tuple[T, ...]``: repeatable;
+``Literal``: its choices, checked here unless the config has a ``validate()``), the field's trailing ``# comment`` as
+help (continued on comment-only lines below), and what ``mmwe.config.Opt`` says (short alias, other flag, positional,
+integer minimum, output path: mkdir -p + lock, comma-separated values). Plus ``--config run.toml`` and ``--set
+key=value`` (they set the defaults: file < --set < option) and, with ``json="help"``, ``--json``. The command gets
+``cfg`` (the first config, built) and/or ``overrides`` (the other settings given). Configs are imported at start-up:
+their modules must not import torch (``--help`` and input errors must not wait for it).
 """
 
 from __future__ import annotations
@@ -29,8 +29,19 @@ from mmwe.fileio import lock_output
 _FILES = "Settings from a file or KEY=VALUE"
 
 
-def _check(flag: str, o: Opt, choices: tuple | None):
+def _split(flag: str, kind: type, values: list[str]) -> tuple:
+    """``--x a,b --x c`` -> (a, b, c) of ``kind``; else one line naming the flag."""
+    try:
+        if (out := tuple(kind(x.strip()) for v in values for x in str(v).split(",") if x.strip())) or not values:
+            return out
+    except ValueError:
+        pass
+    raise MmweError(f"{flag}: expected comma-separated {kind.__name__} values, got {','.join(values)!r}")
+
+
+def _check(flag: str, o: Opt, choices: tuple | None, kind: type = str):
     def check(value: Any) -> Any:  # typer's usage errors take several lines: these take one
+        value = _split(flag, kind, value) if o.commas and value is not None else value
         if o.min is not None and value is not None and value < o.min:
             raise MmweError(f"{flag}: expected an integer >= {o.min}, got {value}")
         if choices and value is not None and value not in choices:
@@ -52,18 +63,19 @@ def _make_parent(flag: str, value: Any) -> Any:
 def _param(f: ConfigField, flag: str | None, panel: str, validates: bool) -> inspect.Parameter:
     args = [a for a in get_args(f.type) if a is not type(None)]
     optional = get_origin(f.type) in (Union, types.UnionType) and len(args) == 1
-    base, default, metavar, choices = args[0] if optional else f.type, f.default, f.opt.metavar, None
+    base, default, metavar, choices, kind = args[0] if optional else f.type, f.default, f.opt.metavar, None, str
     names = [flag] if flag else [n for n in f.opt.flags if n.startswith("--")] or ["--" + f.name.replace("_", "-")]
     names += [n for n in f.opt.flags if not n.startswith("--")]
     if base is bool and "/" not in names[0]:  # --x/--no-x (a file's x = true undone on the line; older names kept)
         names[0] = f"{names[0]}/--no-{names[0][2:]}"
-    elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256 (or VECTORS...)
-        base, default = list[get_args(base)[0]], default if default is inspect.Parameter.empty else list(default)
+    elif get_origin(base) is tuple:  # repeatable: --hidden 512 --hidden 256 (or VECTORS...); Opt(commas): text
+        base, kind = list[str if f.opt.commas else get_args(base)[0]], get_args(base)[0]
+        default = default if default is inspect.Parameter.empty else list(default)
     elif get_origin(base) is Literal:
         base, choices = str, tuple(str(c) for c in get_args(base))
         metavar = metavar or "<" + "|".join(choices) + ">"
     kw = dict(help=escape(f.help), metavar=metavar, callback=_check(names[0].split("/")[0], f.opt,
-                                                                      None if validates else choices))
+                                                                      None if validates else choices, kind))
     info = typer.Argument(**kw) if f.opt.argument else typer.Option(*names, rich_help_panel=panel, **kw)
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[base | None if optional else base, info])

@@ -30,8 +30,6 @@ def collell(cfg: CollellOut, overrides: dict, json: bool) -> None:
     """Collell & Moens (ACL 2018): do cross-modal maps keep the input's neighbours more than the target's?"""
     from mmwe.experiments.collell_runs import collell_experiment  # torch: once the options are valid
 
-    if "losses" in overrides:  # --losses mse,procrustes: the same as --losses mse --losses procrustes
-        overrides["losses"] = tuple(x.strip() for v in overrides["losses"] for x in v.split(",") if x.strip())
     lib, run = collell_experiment(CollellRun(**overrides))
     with progress_bar(disable=json) as bar:
         result = lib.run(run, bar_callback(bar), log=_log(json))

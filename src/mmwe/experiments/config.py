@@ -28,7 +28,8 @@ class CollellRun:
     # openmoji; exp 2: none). Missing features are extracted once into CORPUS/features/ (minutes).
     cache_dir: str = "runs/cache"  # Where built-in corpora are built.
     min_images: int = 3  # Images a word needs to get a visual vector.
-    losses: tuple[str, ...] = ()  # bridge: loss families to run (default: all); repeatable, or comma-separated.
+    losses: Annotated[tuple[str, ...], Opt(commas=True)] = ()  # bridge: loss families to run (default: all);
+    # repeatable, or comma-separated.
     folds: int = 5  # Cross-validation folds.
     k: int = 10  # Neighbours in mNNO.
     metric: str = "cosine"  # mNNO neighbour metric: cosine or euclidean.

@@ -46,10 +46,8 @@ and ``closed_form`` (Procrustes, CCA). Everything public is importable from ``mm
 
 from __future__ import annotations
 
-from mmwe.maps.closed_form import (
-    fit_cca,
-    fit_procrustes,
-)
+import importlib
+
 from mmwe.maps.config import (
     ACTIVATION_NAMES,
     CLOSED_FORM,
@@ -62,36 +60,27 @@ from mmwe.maps.config import (
     MapConfig,
     parse_loss,
 )
-from mmwe.maps.losses import (
-    compute_loss,
-    cosine_loss,
-    graph_loss,
-    infonce_loss,
-    knn_graph,
-    max_margin_loss,
-    mse_loss,
-    neighbourhood_loss,
-    similarity_loss,
-)
-from mmwe.maps.model import (
-    ACTIVATIONS,
-    FILE_FORMAT,
-    FILE_VERSION,
-    READ_VERSIONS,
-    CrossModalMap,
-    build_map_network,
-)
 from mmwe.maps.normalize import (
     NORMALIZE_STEPS,
     Normalizer,
     parse_normalize,
 )
-from mmwe.maps.train import (
-    discriminator,
-    fit_map,
-    map_device,
-    untrained_map,
-)
+
+_LAZY = {  # torch: imported on first use, so that MapConfig (mmwe.maps.config) reads without it
+    **dict.fromkeys(("fit_cca", "fit_procrustes"), "closed_form"),
+    **dict.fromkeys(("compute_loss", "cosine_loss", "graph_loss", "infonce_loss", "max_margin_loss", "mse_loss",
+                     "neighbourhood_loss", "similarity_loss"), "losses"),
+    **dict.fromkeys(("ACTIVATIONS", "FILE_FORMAT", "FILE_VERSION", "READ_VERSIONS", "CrossModalMap",
+                     "build_map_network"), "model"),
+    **dict.fromkeys(("discriminator", "fit_map", "knn_graph", "map_device", "untrained_map"), "train"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mmwe.maps' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mmwe.maps.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "MODELS",

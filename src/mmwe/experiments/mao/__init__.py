@@ -20,7 +20,6 @@ from .config import (
     WORDSIM_COLUMNS,
     MaoConfig,
     StudyConfig,
-    parse_floats,
     variant_config,
 )
 
@@ -41,6 +40,6 @@ def __getattr__(name: str):
 
 __all__ = ["CLAIMS", "CURVE_BASE", "PAPER_RP10K", "SMALL_CORPUS_OVERRIDES", "VARIANTS",
            "WORDSIM_COLUMNS", "Job", "MaoConfig", "StudyConfig", "Trainer",
-           "evaluate_vectors", "mao_findings", "parse_floats", "plan", "prepare_corpus",
+           "evaluate_vectors", "mao_findings", "plan", "prepare_corpus",
            "reproduce_mao", "run", "run_study", "subset_corpus", "test_split_triplets",
            "trained_vectors", "tune", "variant_config", "wordsim_scores", "write_outputs"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from mmwe.config import Opt
 from mmwe.errors import MmweError
 from mmwe.lm import VARIANTS as _TRAIN_VARIANTS
 from mmwe.lm import TrainConfig
@@ -96,7 +98,8 @@ class MaoRun:
     # (openmoji+openclipart+gemojione+art4apps+tuxpaint: runs the seeded study). Default: the built-in openmoji corpus.
     features: str | None = None  # Image features (.npy + .keys.txt); default: CORPUS/features/efficientnet-lite0.npy
     # (extracted if missing).
-    variants: str = "puretext,A-noshare,A,B,C"  # Comma-separated rows to train.
+    variants: Annotated[tuple[str, ...], Opt(commas=True)] = tuple(v[0] for v in VARIANTS)  # Rows to train
+    # (repeatable or comma-separated).
     triplets: str = "cldr-triplets"  # Triplet dataset name or TSV path (one-seed run; the study mines its triplets
     # from the test-split images).
     baseline: str = "glove-6b-50d"  # Pretrained vectors evaluated beside the models ('none' to skip).
@@ -107,9 +110,12 @@ class MaoRun:
     seed: int = 0  # Seed of every model (one-seed run).
     seeds: int | None = None  # Run the study: every model with seeds 0..N-1, lr and lambda tuned on validation
     # perplexity, a learning curve, crossed tests.
-    fractions: str = "0.1,0.3,1"  # Study: learning-curve shares of the training images.
-    lr_grid: str = "0.1,0.3,1"  # Study: learning rates tried on Model A.
-    lambda_grid: str = "0.1,1,10"  # Study: lambdas tried for B and C.
+    fractions: Annotated[tuple[float, ...], Opt(commas=True)] = (0.1, 0.3, 1.0)  # Study: learning-curve shares of
+    # the training images.
+    lr_grid: Annotated[tuple[float, ...], Opt(commas=True)] = (0.1, 0.3, 1.0)  # Study: learning rates tried on
+    # Model A.
+    lambda_grid: Annotated[tuple[float, ...], Opt(commas=True)] = (0.1, 1.0, 10.0)  # Study: lambdas tried for B
+    # and C.
     workers: int | None = None  # Study: models trained at once (processes, 1 thread each; default: one per core).
 
 def variant_config(name: str, cfg: MaoConfig) -> TrainConfig:
@@ -127,14 +133,3 @@ def variant_config(name: str, cfg: MaoConfig) -> TrainConfig:
     if unknown:
         raise MmweError(f"unknown training settings {sorted(unknown)}")
     return TrainConfig(**base)
-
-
-def parse_floats(option: str, text: str) -> tuple[float, ...]:
-    """'0.1,0.3,1' -> (0.1, 0.3, 1.0); a clear error naming ``option`` otherwise."""
-    try:
-        values = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise MmweError(f"{option}: expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise MmweError(f"{option}: expected at least one number, got {text!r}")
-    return values

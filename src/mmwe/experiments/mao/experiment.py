@@ -29,7 +29,6 @@ from .config import (
     MaoConfig,
     MaoRun,
     StudyConfig,
-    parse_floats,
     variant_config,
 )
 from .data import prepare_corpus, test_split_triplets
@@ -158,7 +157,7 @@ def reproduce_mao(opts: MaoRun = MaoRun(), out: str | Path = "runs/mao", *, log:
     given or ``corpus`` names built-in corpora other than openmoji ("all": every one); else one seed as
     `mmwe.experiments.mao.run`. Every setting is checked before any work."""
     corpus, features, seeds = opts.corpus, opts.features, opts.seeds
-    names = tuple(v.strip() for v in opts.variants.split(",") if v.strip())
+    names = tuple(opts.variants)
     overrides = {} if opts.paper_settings else dict(SMALL_CORPUS_OVERRIDES)
     if opts.epochs is not None:
         overrides["epochs"] = opts.epochs
@@ -177,9 +176,8 @@ def reproduce_mao(opts: MaoRun = MaoRun(), out: str | Path = "runs/mao", *, log:
         result = run(cdir, features, out, cfg, log=log, progress=progress)
         return result, markdown(result)
     scfg = StudyConfig(variants=names, seeds=1 if seeds is None else seeds,
-                       fractions=parse_floats("--fractions", opts.fractions),
-                       lr_grid=parse_floats("--lr-grid", opts.lr_grid),
-                       lam_grid=parse_floats("--lambda-grid", opts.lambda_grid), baseline=base,
+                       fractions=tuple(opts.fractions), lr_grid=tuple(opts.lr_grid),
+                       lam_grid=tuple(opts.lambda_grid), baseline=base,
                        train_overrides=overrides, workers=opts.workers).validate()
     cdir, auto = (spec.folder, None) if spec.folder is not None else prepare_corpus(spec, out, log, progress=progress)
     result = run_study(cdir, features or auto, out, scfg, log=log, progress=progress)
